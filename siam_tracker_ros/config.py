@@ -1,0 +1,95 @@
+"""Strict YAML <-> frozen dataclass loading for tracker configs.
+
+One file per tracker, `config/<tracker>.yaml`, feeds the ROS node (as a `--params-file`),
+training and evaluation. Its shape is a ROS parameters file::
+
+    /**:
+      ros__parameters:
+        siamfc:
+          window_influence: 0.176
+
+The envelope is optional for the core; the `<tracker>` section is required. Unknown keys are
+errors, and values are checked against the field types.
+"""
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config file or override that cannot be applied."""
+
+
+def config_dir() -> Path:
+    """The directory that holds `<tracker>.yaml` files.
+
+    Order: $SIAM_TRACKER_CONFIG_DIR, the source tree's `config/`, then the installed
+    `share/siam_tracker_ros/config` under sys.prefix.
+    """
+    candidates = [os.environ.get('SIAM_TRACKER_CONFIG_DIR'),
+                  Path(__file__).resolve().parents[1] / 'config',
+                  Path(sys.prefix) / 'share' / 'siam_tracker_ros' / 'config']
+    for candidate in candidates:
+        if candidate and (Path(candidate) / 'siamfc.yaml').is_file():
+            return Path(candidate)
+    raise ConfigError('no config directory found; set SIAM_TRACKER_CONFIG_DIR')
+
+
+def read_section(path, section: str) -> dict:
+    """Read `section` from a YAML file, unwrapping an optional `/**: ros__parameters:` envelope."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f'config file not found: {path}')
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f'{path}: invalid YAML: {err}') from None
+    if not isinstance(data, dict):
+        raise ConfigError(f'{path}: top level must be a mapping')
+    for envelope in ('/**', 'ros__parameters'):
+        if isinstance(data.get(envelope), dict):
+            data = data[envelope]
+    if section not in data or not isinstance(data[section], dict):
+        raise ConfigError(f'{path}: missing section {section!r}')
+    return data[section]
+
+
+def _coerce(cls, name: str, value, expected):
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if expected is tuple and isinstance(value, (list, tuple)):
+        return tuple(value)
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ConfigError(f'{cls.__name__}.{name} must be {expected.__name__}, '
+                          f'got {type(value).__name__} {value!r}')
+    return value
+
+
+def from_dict(cls, values: dict, source: str = 'overrides'):
+    """Build the frozen dataclass `cls` from defaults updated by `values` (strict)."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f'{source}: unknown {cls.__name__} key(s): {", ".join(unknown)}; '
+                          f'known: {", ".join(sorted(fields))}')
+    coerced = {k: _coerce(cls, k, v, fields[k].type) for k, v in values.items()}
+    try:
+        return cls(**coerced)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f'{source}: {err}') from None
+
+
+def load_config(cls, section: str, path=None, **overrides):
+    """Load `cls` from `section` of `path` (default `config/<section>.yaml`), then apply overrides."""
+    path = Path(path) if path else config_dir() / f'{section}.yaml'
+    values = {**read_section(path, section), **overrides}
+    return from_dict(cls, values, source=str(path))
+
+
+def to_dict(config) -> dict:
+    """A plain dict of a config dataclass (tuples become lists, for YAML and ROS)."""
+    return {k: list(v) if isinstance(v, tuple) else v
+            for k, v in dataclasses.asdict(config).items()}

@@ -1,0 +1,1 @@
+"""Pure geometry and tensor operations shared by tracking, training and evaluation."""

@@ -1,0 +1,36 @@
+"""The tracker interface (spec §1.7) and the config fields every tracker shares."""
+import abc
+from dataclasses import dataclass
+
+from siam_tracker_ros.types import TrackResult
+
+
+@dataclass(frozen=True)
+class StatusConfig:
+    """Fields every tracker config has: when a controller should treat the target as lost.
+
+    The target is LOST after `lost_frames` consecutive frames with score < `lost_score`,
+    and TRACKING again after `recover_frames` consecutive frames with score >= `recover_score`.
+    """
+
+    lost_score: float = 0.3
+    lost_frames: int = 5
+    recover_score: float = 0.4
+    recover_frames: int = 2
+
+
+class Tracker(abc.ABC):
+    """A single-object tracker: `init` on one frame, then `track` every following frame.
+
+    Images are HxWx3 uint8 RGB (grayscale is accepted); boxes are 0-based `xywh` floats.
+    """
+
+    name: str = ''
+
+    @abc.abstractmethod
+    def init(self, image, box) -> None:
+        """Start tracking the object in `box` on `image`; resets all state."""
+
+    @abc.abstractmethod
+    def track(self, image) -> TrackResult:
+        """Locate the object in the next frame."""

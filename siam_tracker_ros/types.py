@@ -1,0 +1,64 @@
+"""Small frozen types and input checks shared by every tracker (spec §1.1, §1.7)."""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class TrackerInputError(ValueError):
+    """Raised for an image or box a tracker cannot use; the tracker state is left unchanged."""
+
+
+class TrackerStateError(RuntimeError):
+    """Raised when a method is called in the wrong state, e.g. `track` before `init`."""
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    """One tracked frame: 0-based `xywh` box in pixels and a score in [0, 1]."""
+
+    box: tuple
+    score: float
+
+
+def as_rgb_image(image) -> np.ndarray:
+    """Validate a tracker input image and return it as a contiguous HxWx3 uint8 array.
+
+    Accepts HxWx3 uint8 RGB, or HxW / HxWx1 grayscale (repeated to 3 channels).
+    """
+    if not isinstance(image, np.ndarray):
+        raise TrackerInputError(f'image must be a numpy array, got {type(image).__name__}')
+    if image.dtype != np.uint8:
+        raise TrackerInputError(f'image must be uint8, got {image.dtype}')
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise TrackerInputError(f'image must be HxWx3 (RGB) or HxW, got shape {image.shape}')
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise TrackerInputError(f'image is empty: shape {image.shape}')
+    return np.ascontiguousarray(image)
+
+
+def check_box(box, image_shape) -> tuple:
+    """Validate a 0-based `xywh` box against an image of shape (H, W, ...); return 4 floats.
+
+    The box must be finite, have w > 0 and h > 0, and overlap the image.
+    """
+    try:
+        values = tuple(float(v) for v in box)
+    except (TypeError, ValueError):
+        raise TrackerInputError(f'box must be 4 numbers (x, y, w, h), got {box!r}') from None
+    if len(values) != 4:
+        raise TrackerInputError(f'box must be 4 numbers (x, y, w, h), got {len(values)}')
+    if not all(math.isfinite(v) for v in values):
+        raise TrackerInputError(f'box has a non-finite value: {values}')
+    x, y, w, h = values
+    if w <= 0 or h <= 0:
+        raise TrackerInputError(f'box must have positive width and height, got w={w}, h={h}')
+    height, width = image_shape[:2]
+    if x + w <= 0 or y + h <= 0 or x >= width or y >= height:
+        raise TrackerInputError(
+            f'box {values} lies outside the {width}x{height} image')
+    return values
