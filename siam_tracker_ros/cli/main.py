@@ -1,0 +1,27 @@
+"""`siam-track`: one command-line tool with subcommands (list, run, bench, eval, train)."""
+import argparse
+import sys
+
+from siam_tracker_ros.cli import bench_cmd, list_cmd, run_cmd
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog='siam-track', description='Siamese single-object trackers: run, evaluate, train.')
+    subparsers = parser.add_subparsers(dest='command', required=True)
+    for module in (list_cmd, run_cmd, bench_cmd):
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print('interrupted', file=sys.stderr)
+        return 130
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""`siam-track run`: track one object through an image folder or a video file."""
+import time
+from pathlib import Path
+
+import cv2
+from tqdm import tqdm
+
+from siam_tracker_ros.cli.common import USER_ERRORS, add_runtime_arguments, fail, runtime_options
+from siam_tracker_ros.frames import FrameSource, draw_box, first_groundtruth_box
+from siam_tracker_ros.registry import build_tracker
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser('run', help='track one object through a folder or video')
+    parser.add_argument('--tracker', default='siamfc', help='registered tracker name')
+    parser.add_argument('--weights', default='default',
+                        help="weights file, 'default' (shipped, if any) or 'none' (random)")
+    parser.add_argument('--input', required=True, help='image folder or video file')
+    parser.add_argument('--init', help='x,y,w,h of the target in the first frame (0-based); '
+                        'optional for a folder with groundtruth_rect.txt')
+    parser.add_argument('--max-frames', type=int, default=None)
+    parser.add_argument('--out', required=True, help='results file, one x,y,w,h per frame')
+    parser.add_argument('--save-video', help='write an annotated video (.mp4 or .avi)')
+    add_runtime_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def parse_box(text: str) -> tuple:
+    """'x,y,w,h' -> 4 floats, or ValueError."""
+    values = text.replace(' ', '').split(',')
+    if len(values) != 4:
+        raise ValueError(f'--init must be x,y,w,h, got {text!r}')
+    return tuple(float(v) for v in values)
+
+
+def resolve_weights(text: str, tracker: str):
+    """'none' -> None (random), 'default' -> shipped weights when there are some."""
+    from siam_tracker_ros.models.weights import default_weights
+    if text == 'none':
+        return None
+    if text == 'default':
+        return 'default' if default_weights(tracker) else None
+    return text
+
+
+def run(args) -> int:
+    try:
+        source = FrameSource(args.input)
+        box = parse_box(args.init) if args.init else first_groundtruth_box(args.input)
+        tracker = build_tracker(args.tracker, weights=resolve_weights(args.weights, args.tracker),
+                                **runtime_options(args))
+        boxes, seconds = track_source(tracker, source, box, args)
+    except USER_ERRORS as err:
+        return fail(str(err))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(''.join(','.join(f'{v:.3f}' for v in b) + '\n' for b in boxes))
+    tracked = len(boxes) - 1
+    fps = tracked / seconds if seconds > 0 else float('nan')
+    print(f'{args.tracker} on {tracker.device}: {len(boxes)} frames, {fps:.1f} fps '
+          f'(tracking only) -> {args.out}')
+    return 0
+
+
+def track_source(tracker, source, box, args):
+    """Init on the first frame, track the rest; return all boxes and the tracking seconds."""
+    total = min(len(source), args.max_frames) if args.max_frames else len(source) or None
+    writer, boxes, seconds = None, [], 0.0
+    for index, frame in enumerate(tqdm(source, total=total, unit='frame', desc='tracking')):
+        if args.max_frames and index >= args.max_frames:
+            break
+        if index == 0:
+            tracker.init(frame, box)
+            result_box, label = tuple(float(v) for v in box), 'init'
+        else:
+            start = time.perf_counter()
+            result = tracker.track(frame)
+            seconds += time.perf_counter() - start
+            result_box, label = result.box, f'{result.score:.2f}'
+        boxes.append(result_box)
+        if args.save_video:
+            writer = writer or open_writer(args.save_video, frame.shape, source.fps)
+            writer.write(draw_box(frame, result_box, f'{tracker.name} {label}'))
+    if writer:
+        writer.release()
+    return boxes, seconds
+
+
+def open_writer(path, shape, fps):
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fourcc = cv2.VideoWriter_fourcc(*('XVID' if str(path).endswith('.avi') else 'mp4v'))
+    writer = cv2.VideoWriter(str(path), fourcc, fps, (shape[1], shape[0]))
+    if not writer.isOpened():
+        raise OSError(f'cannot write video {path}')
+    return writer

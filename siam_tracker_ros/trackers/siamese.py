@@ -1,0 +1,142 @@
+"""The shared shell of SiamFC-family trackers: weights, runtime, crops, state, timing.
+
+Subclasses provide `build_net(config, backbone)` and the per-frame `_step(image)`.
+"""
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from siam_tracker_ros.models.weights import (InputFormat, WeightsError, apply_state,
+                                             default_weights, load_weights)
+from siam_tracker_ros.ops.boxes import clip_xywh, cxcywh_to_xywh, xywh_to_cxcywh
+from siam_tracker_ros.ops.crop import crop_patch, image_mean_color, template_side
+from siam_tracker_ros.runtime import prepare_module, resolve_device, set_threads, to_input
+from siam_tracker_ros.trackers.base import Tracker
+from siam_tracker_ros.types import TrackerStateError, TrackResult, as_rgb_image, check_box
+
+DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+
+
+@dataclass
+class TargetState:
+    """Mutable per-target state: centre, size, crop sides, padding colour, template features."""
+
+    center: np.ndarray
+    size: np.ndarray
+    s_z: float
+    s_x: float
+    s_x0: float
+    pad_color: tuple
+    template: torch.Tensor
+
+
+class SiameseTracker(Tracker):
+    """Base for trackers that embed a template and a search crop with one backbone."""
+
+    RUNTIME_OPTIONS = ('precision', 'backend', 'threads', 'seed')
+    WEIGHT_SOURCES = ('siamfc',)
+
+    def __init__(self, config, weights=None, device='cpu', precision='fp32', backend='fused',
+                 threads=None, seed=0):
+        set_threads(threads)
+        self.config = config
+        self.device = resolve_device(device)
+        self.precision, self.backend = precision, backend
+        payload = self._read_weights(weights)
+        torch.manual_seed(seed)
+        backbone = payload['backbone'] if payload else config.backbone
+        self.net = self.build_net(config, backbone).eval()
+        if payload:
+            apply_state(self.net, payload['state_dict'], self.weights_path)
+        self.input_format = InputFormat.from_dict(payload['input']) if payload else InputFormat()
+        self.net.to(self.device)
+        self._embed, self._embed_source = None, None
+        self.state = None
+        self.last_timing = {}
+        self._warm_up()
+
+    def _read_weights(self, weights):
+        if weights == 'default':
+            weights = default_weights(self.name)
+            if weights is None:
+                raise WeightsError(f'no shipped weights for {self.name}')
+        self.weights_path = str(weights) if weights else None
+        if not weights:
+            return None
+        payload = load_weights(weights)
+        if payload.get('tracker') not in self.WEIGHT_SOURCES + (self.name,):
+            raise WeightsError(f'{weights} holds {payload.get("tracker")!r} weights, '
+                               f'not usable by {self.name}')
+        return payload
+
+    def _warm_up(self):
+        if self.backend == 'compiled':
+            image = np.zeros((64, 64, 3), np.uint8)
+            self.init(image, (16, 16, 32, 32))
+            self.track(image)
+            self.state = None
+
+    def features(self, patches: np.ndarray) -> torch.Tensor:
+        """Backbone features (fp32) of N×m×m×3 uint8 patches on the chosen path."""
+        x = to_input(patches, self.device, DTYPES[self.precision], self.input_format)
+        if self._embed_source is not self.net.backbone:  # built lazily; tests may swap stubs
+            self._embed = prepare_module(self.net.backbone, self.device, self.backend,
+                                         self.precision)
+            self._embed_source = self.net.backbone
+        with torch.inference_mode():
+            return self._embed(x).float()
+
+    def template_features(self, patch: np.ndarray) -> torch.Tensor:
+        features = self.features(patch[None])
+        crop = getattr(self.net.backbone, 'crop_template', None)
+        return crop(features) if crop else features
+
+    def init(self, image, box) -> None:
+        image = as_rgb_image(image)
+        box = check_box(box, image.shape)
+        cx, cy, w, h = xywh_to_cxcywh(box)
+        cfg = self.config
+        s_z = template_side(w, h, cfg.context)
+        s_x = s_z * cfg.instance_size / cfg.exemplar_size
+        pad = image_mean_color(image)
+        patch = crop_patch(image, (cx, cy), s_z, cfg.exemplar_size, pad)
+        self.state = TargetState(np.array([cx, cy]), np.array([w, h]), s_z, s_x, s_x, pad,
+                                 self.template_features(patch))
+        self.on_init(image)
+
+    def on_init(self, image) -> None:
+        """Hook for subclasses that keep more state (e.g. DSiam's transforms)."""
+
+    def track(self, image) -> TrackResult:
+        if self.state is None:
+            raise TrackerStateError(f'{self.name}: track() called before init()')
+        image = as_rgb_image(image)
+        start = time.perf_counter()
+        score = self._step(image)
+        self.last_timing['total'] = time.perf_counter() - start
+        return self._result(image.shape, score)
+
+    def _step(self, image) -> float:
+        raise NotImplementedError
+
+    def move(self, displacement, scale: float, image_shape) -> None:
+        """Shift the centre (kept inside the image) and rescale size and crop sides by `scale`.
+
+        s_x saturates at [min_scale, max_scale]·s_x0; the size follows the saturated factor.
+        """
+        st, cfg = self.state, self.config
+        height, width = image_shape[:2]
+        st.center = np.clip(st.center + np.asarray(displacement), 0, [width - 1, height - 1])
+        new_s_x = float(np.clip(st.s_x * scale, cfg.min_scale * st.s_x0, cfg.max_scale * st.s_x0))
+        applied = new_s_x / st.s_x
+        st.s_x, st.s_z, st.size = new_s_x, st.s_z * applied, st.size * applied
+
+    def _result(self, image_shape, score: float) -> TrackResult:
+        st = self.state
+        box = cxcywh_to_xywh((st.center[0], st.center[1], st.size[0], st.size[1]))
+        box = clip_xywh(box, image_shape[1], image_shape[0])
+        score = score if math.isfinite(score) else 0.0
+        return TrackResult(tuple(float(v) for v in box), float(min(max(score, 0.0), 1.0)))

@@ -1,0 +1,70 @@
+"""The SiamFC-family decoder (spec §1.4), as pure functions of response maps."""
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from siam_tracker_ros.ops.windows import hann2d
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Decoder output for one frame.
+
+    displacement: (dx, dy) of the target centre in image pixels.
+    scale_index: index i* of the chosen scale factor.
+    raw_peak: max of the chosen upsampled map before the scale penalty.
+    peak: the same after the penalty.
+    """
+
+    displacement: tuple
+    scale_index: int
+    raw_peak: float
+    peak: float
+
+
+def scale_factors(scale_num: int, scale_step: float) -> np.ndarray:
+    """f_i = q_s^i for i = −⌊n/2⌋ … ⌊n/2⌋."""
+    half = scale_num // 2
+    return scale_step ** np.arange(-half, half + 1, dtype=np.float64)
+
+
+def upsample(responses: np.ndarray, up: int) -> np.ndarray:
+    """Bicubic (a = −0.75, half-pixel centres) upsampling of n×r×r maps by `up`."""
+    size = up * responses.shape[-1]
+    return np.stack([cv2.resize(np.ascontiguousarray(r, np.float32), (size, size),
+                                interpolation=cv2.INTER_CUBIC) for r in responses])
+
+
+def decode(responses: np.ndarray, factors: np.ndarray, search_side: float, *,
+           scale_penalty: float, window_influence: float, response_up: int,
+           total_stride: int, instance_size: int, window: np.ndarray = None) -> Decoded:
+    """Pick the scale and peak from n raw r×r response maps (steps 3–7 of §1.4).
+
+    Args:
+        responses: n×r×r logits, one per scale factor.
+        factors: the n scale factors f_i.
+        search_side: s_x, the search window side in image pixels at factor 1.
+        window: optional precomputed U×U normalised Hann window.
+    """
+    maps = upsample(responses, response_up)
+    n, size = maps.shape[0], maps.shape[-1]
+    penalties = np.full(n, scale_penalty)
+    penalties[n // 2] = 1.0
+    peaks = maps.reshape(n, -1).max(axis=1)
+    best = int(np.argmax(peaks * penalties))
+    chosen = maps[best] - maps[best].min()
+    chosen = chosen / (chosen.sum() + 1e-16)
+    if window is None:
+        window = hann2d(size, normalise=True)
+    chosen = (1 - window_influence) * chosen + window_influence * window
+    py, px = np.unravel_index(int(np.argmax(chosen)), chosen.shape)
+    step = total_stride / response_up * search_side * factors[best] / instance_size
+    offset = (size - 1) / 2
+    displacement = ((px - offset) * step, (py - offset) * step)
+    return Decoded(displacement, best, float(peaks[best]), float(peaks[best] * penalties[best]))
+
+
+def scale_update(scale_lr: float, factor: float) -> float:
+    """g = (1 − scale_lr) + scale_lr·f_{i*}."""
+    return (1 - scale_lr) + scale_lr * factor

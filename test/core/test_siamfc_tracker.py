@@ -1,0 +1,113 @@
+"""siamfc tracker behaviour: interface (C8), stub motion (C9), random-weight motion on a real frame."""
+import cv2
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from siam_tracker_ros import TrackerStateError, build_tracker
+
+
+class AveragePoolStub(torch.nn.Module):
+    """Parameter-free SFC-3 stub: 8×8 average pool, stride 8, on the mean-centred image."""
+
+    stride = 8
+    out_channels = 3
+
+    def forward(self, x):
+        return F.avg_pool2d(x - x.mean(dim=(1, 2, 3), keepdim=True), 8)
+
+
+def centre_error(box, x, y, side):
+    return np.hypot(box[0] + (box[2] - 1) / 2 - (x + (side - 1) / 2),
+                    box[1] + (box[3] - 1) / 2 - (y + (side - 1) / 2))
+
+
+def follow_patch(tracker, background, patch, start, steps):
+    """Paste `patch` along a trajectory on `background`; return the per-frame centre errors."""
+    side = patch.shape[0]
+    limit = np.array([background.shape[1] - side, background.shape[0] - side])
+    position, errors = np.array(start, float), []
+
+    def render():
+        x, y = (int(round(v)) for v in position)
+        image = background.copy()
+        image[y:y + side, x:x + side] = patch
+        return image, x, y
+
+    image, x, y = render()
+    tracker.init(image, (x, y, side, side))
+    for step in steps:
+        position = np.clip(position + step, 10, limit - 10)
+        image, x, y = render()
+        errors.append(centre_error(tracker.track(image).box, x, y, side))
+    return np.array(errors)
+
+
+def test_stub_backbone_follows_noise_patch_on_grey():  # C9 / SFC-3
+    rng = np.random.default_rng(0)
+    tracker = build_tracker('siamfc')
+    tracker.net.backbone = AveragePoolStub()
+    patch = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    steps = rng.uniform(-4.2, 4.2, size=(10, 2))  # <= 6 px per frame
+    errors = follow_patch(tracker, np.full((240, 320, 3), 128, np.uint8), patch, (120, 80),
+                          steps)
+    assert errors.max() <= 4.0
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_random_weights_follow_textured_patch_on_real_frame(sot_dir, seed):
+    frame = cv2.imread(str(sot_dir / 'otb_DragonBaby' / 'img' / '0001.jpg'))
+    frame = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    rng = np.random.default_rng(seed)
+    patch = rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)
+    steps = rng.uniform(-6, 6, size=(30, 2))
+    errors = follow_patch(build_tracker('siamfc', seed=seed), frame, patch, (200, 120), steps)
+    assert len(errors) == 30 and errors.max() <= 4.0
+
+
+def test_track_before_init_raises():  # C8
+    with pytest.raises(TrackerStateError, match='before init'):
+        build_tracker('siamfc').track(np.zeros((240, 320, 3), np.uint8))
+
+
+def test_noise_frames_give_finite_boxes_and_scores_in_range():  # C8
+    rng = np.random.default_rng(3)
+    tracker = build_tracker('siamfc')
+    frames = rng.integers(0, 256, size=(11, 240, 320, 3), dtype=np.uint8)
+    tracker.init(frames[0], (100, 80, 40, 30))
+    for frame in frames[1:]:
+        result = tracker.track(frame)
+        assert np.all(np.isfinite(result.box)) and 0.0 <= result.score <= 1.0
+        x, y, w, h = result.box
+        assert x >= 0 and y >= 0 and w > 0 and h > 0 and x + w <= 320 and y + h <= 240
+
+
+def test_grayscale_input_works(sot_dir):  # C8
+    gray = cv2.imread(str(sot_dir / 'otb_Crossing' / 'img' / '0001.jpg'), cv2.IMREAD_GRAYSCALE)
+    tracker = build_tracker('siamfc')
+    tracker.init(gray, (204, 150, 17, 50))
+    assert tracker.track(gray[:, :, None]).score >= 0.0
+
+
+def test_same_seed_is_bit_identical(sot_dir):  # C8
+    frames = [cv2.imread(str(sot_dir / 'otb_Crossing' / 'img' / f'{i:04d}.jpg'))
+              for i in range(1, 6)]
+
+    def run():
+        tracker = build_tracker('siamfc', seed=7)
+        tracker.init(frames[0], (204, 150, 17, 50))
+        return [tracker.track(f) for f in frames[1:]]
+
+    assert run() == run()
+
+
+def test_precision_and_backends_agree_on_first_step(sot_dir):
+    frames = [cv2.imread(str(sot_dir / 'otb_Crossing' / 'img' / f'{i:04d}.jpg'))
+              for i in (1, 2)]
+    boxes = {}
+    for backend in ('eager', 'fused'):
+        tracker = build_tracker('siamfc', backend=backend)
+        tracker.init(frames[0], (204, 150, 17, 50))
+        boxes[backend] = np.array(tracker.track(frames[1]).box)
+    assert np.abs(boxes['eager'] - boxes['fused']).max() < 0.1
