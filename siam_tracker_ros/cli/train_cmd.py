@@ -1,0 +1,44 @@
+"""`siam-track train --config config/train/<name>.yaml [--resume] [--out DIR]`."""
+import sys
+
+from siam_tracker_ros.training.config import TrainConfigError, load_train_config
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser('train', help='train a tracker network from a config file')
+    parser.add_argument('--config', required=True, help='config/train/<name>.yaml')
+    parser.add_argument('--resume', action='store_true',
+                        help='continue from <out>/last.pt after its last finished epoch')
+    parser.add_argument('--out', default=None, help='run folder (default: <out_dir>/<name>)')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bars')
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """Validate the config and the data paths, then train; 2 on a config/data error."""
+    from siam_tracker_ros.training.trainer import Trainer
+    try:
+        config = load_train_config(args.config)
+        trainer = Trainer(config, args.out, progress=not args.no_progress)
+    except (TrainConfigError, FileNotFoundError) as err:
+        print(f'siam-track train: {err}', file=sys.stderr)
+        return 2
+    best = trainer.run(resume=args.resume)
+    print(f'done: best score {best:.4f}; outputs in {trainer.out}')
+    if trainer.skipped.count:
+        print(f'skipped {trainer.skipped.count} unreadable inputs, e.g. '
+              f'{trainer.skipped.reasons[:3]}', file=sys.stderr)
+    return 0
+
+
+def main(argv=None) -> int:
+    """`python -m siam_tracker_ros.cli.train_cmd --config ...` (same as `siam-track train`)."""
+    import argparse
+    parser = argparse.ArgumentParser(prog='siam-track')
+    add_parser(parser.add_subparsers(dest='command', required=True))
+    args = parser.parse_args(['train'] + list(sys.argv[1:] if argv is None else argv))
+    return args.func(args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

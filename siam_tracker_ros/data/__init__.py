@@ -1,0 +1,1 @@
+"""Training data: media loading, pair sources, synthetic clips and augmentation."""

@@ -1,0 +1,1 @@
+"""Benchmark toolkit: metrics (pure NumPy), runner, scoring, reports and plots."""

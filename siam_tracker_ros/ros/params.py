@@ -1,0 +1,115 @@
+"""The node's parameters: declared once with types and descriptions, read into a frozen record.
+
+Documented in config/tracker.yaml. The tracker's own hyperparameters come from
+config/<tracker>.yaml and are declared as `<tracker>.<field>` with that file's values as
+defaults, so a params file or `-p siamfc.lost_score:=0.2` overrides them (one source of truth).
+"""
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from rcl_interfaces.msg import ParameterDescriptor
+
+from siam_tracker_ros.config import config_dir, load_config, to_dict
+from siam_tracker_ros.registry import get_entry
+
+TRANSPORTS = ('raw', 'compressed')
+QOS_MODES = ('auto', 'reliable', 'best_effort')
+
+# name: (default, description)
+PARAMETERS = {
+    'tracker': ('siamfc', 'registered tracker name (config/<tracker>.yaml holds its settings)'),
+    'weights': ('default', "weights file; 'default' = shipped weights, '' = seeded random init"),
+    'device': ('auto', 'auto, cpu, cuda or cuda:N (the device actually used is logged)'),
+    'threads': (1, 'torch CPU threads used for inference'),
+    'image_transport': ('raw', "'raw' subscribes to image, 'compressed' to image/compressed"),
+    'qos': ('auto', "auto (match the publishers), reliable or best_effort"),
+    'qos_depth': (5, 'subscription queue depth (the node still processes only the newest)'),
+    'qos_recheck_period': (0.5, 'seconds between checks of the publishers for QoS auto'),
+    'buffer_length': (30, 'frames kept for stamp-matched init (30 = 1 s at 30 Hz)'),
+    'init_stamp_tolerance': (0.01, 'seconds an init stamp may differ from a buffered frame'),
+    'publish_debug_image': (False, 'publish ~/debug_image with the box and state drawn'),
+    'error_log_period': (5.0, 'seconds between repeats of the same input error in the log'),
+}
+
+
+@dataclass(frozen=True)
+class NodeParams:
+    """The node's parameter values (see PARAMETERS)."""
+
+    tracker: str
+    weights: str
+    device: str
+    threads: int
+    image_transport: str
+    qos: str
+    qos_depth: int
+    qos_recheck_period: float
+    buffer_length: int
+    init_stamp_tolerance: float
+    publish_debug_image: bool
+    error_log_period: float
+
+    def __post_init__(self):
+        if self.image_transport not in TRANSPORTS:
+            raise ValueError(f'image_transport must be one of {TRANSPORTS}, '
+                             f'got {self.image_transport!r}')
+        if self.qos not in QOS_MODES:
+            raise ValueError(f'qos must be one of {QOS_MODES}, got {self.qos!r}')
+        for name in ('threads', 'qos_depth', 'buffer_length'):
+            if getattr(self, name) < 1:
+                raise ValueError(f'{name} must be >= 1, got {getattr(self, name)}')
+        if self.init_stamp_tolerance < 0 or self.qos_recheck_period <= 0:
+            raise ValueError('init_stamp_tolerance must be >= 0 and qos_recheck_period > 0')
+
+
+def _descriptor(description: str) -> ParameterDescriptor:
+    return ParameterDescriptor(description=description, read_only=True)
+
+
+def declare_node_params(node) -> NodeParams:
+    """Declare every node parameter on `node` and return their values.
+
+    Raises:
+        ValueError: a value out of its allowed set or range.
+    """
+    values = {name: node.declare_parameter(name, default, _descriptor(text)).value
+              for name, (default, text) in PARAMETERS.items()}
+    return NodeParams(**values)
+
+
+def find_config_dir() -> Path:
+    """config/ of this package: $SIAM_TRACKER_CONFIG_DIR, the colcon install's share dir
+    (found through AMENT_PREFIX_PATH), else the core's search (source tree, sys.prefix)."""
+    if os.environ.get('SIAM_TRACKER_CONFIG_DIR'):
+        return Path(os.environ['SIAM_TRACKER_CONFIG_DIR'])
+    for prefix in os.environ.get('AMENT_PREFIX_PATH', '').split(os.pathsep):
+        candidate = Path(prefix) / 'share' / 'siam_tracker_ros' / 'config'
+        if prefix and (candidate / 'tracker.yaml').is_file():
+            return candidate
+    return config_dir()
+
+
+def declare_tracker_params(node, tracker: str, config_path) -> dict:
+    """Declare `<tracker>.<field>` for every config field; return the fields that differ.
+
+    Defaults are the values in `config_path` (config/<tracker>.yaml), so the returned
+    overrides are only what the node's own parameters (params files, -p) changed.
+
+    Raises:
+        UnknownTrackerError: `tracker` is not registered.
+    """
+    entry = get_entry(tracker)
+    defaults = to_dict(load_config(entry.config_class, tracker, config_path))
+    overrides = {}
+    for field, default in defaults.items():
+        if isinstance(default, list) and not default:
+            continue  # an empty list has no ROS parameter type
+        value = node.declare_parameter(
+            f'{tracker}.{field}', default,
+            _descriptor(f'{entry.config_class.__name__}.{field} (config/{tracker}.yaml)')).value
+        if isinstance(value, (list, tuple)) or hasattr(value, 'tolist'):
+            value = list(value)
+        if value != default:
+            overrides[field] = value
+    return overrides

@@ -1,0 +1,237 @@
+"""`tracker_node`: Siamese single-object tracking as a ROS 2 node (docs/ros.md).
+
+Subscribes `image` (sensor_msgs/Image) or `image/compressed`, serves `~/init_target`
+(siam_tracker_ros/InitTarget, stamp-matched) and `~/reset` (std_srvs/Trigger), publishes
+`~/detection` (vision_msgs/Detection2D), `~/status` (siam_tracker_ros/TrackerStatus) and
+optionally `~/debug_image`. Inference runs in a worker thread on the newest frame only.
+"""
+import itertools
+import time
+
+import rclpy
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
+from std_srvs.srv import Trigger
+from vision_msgs.msg import Detection2D
+
+from siam_tracker_ros.detection_mapping import ns_to_stamp, stamp_to_ns
+from siam_tracker_ros.registry import build_tracker
+from siam_tracker_ros.ros import conversions, qos
+from siam_tracker_ros.ros.debug import draw_result
+from siam_tracker_ros.ros.frames import FrameStore
+from siam_tracker_ros.ros.interfaces import InitTarget, TrackerStatus
+from siam_tracker_ros.ros.params import (declare_node_params, declare_tracker_params,
+                                         find_config_dir)
+from siam_tracker_ros.ros.worker import InitJob, ResetJob, TrackingWorker
+from siam_tracker_ros.runtime import set_threads
+from siam_tracker_ros.types import check_box
+
+JOB_TIMEOUT_S = 60.0
+
+
+class TrackerNode(Node):
+    """The tracker node; see the module docstring and docs/ros.md."""
+
+    def __init__(self, node_name='siam_tracker', **kwargs):
+        super().__init__(node_name, **kwargs)
+        self._params = declare_node_params(self)
+        self._config_dir = find_config_dir()
+        overrides = declare_tracker_params(self, self._params.tracker,
+                                           self._config_path(self._params.tracker))
+        set_threads(self._params.threads)
+        self._trackers = {}
+        self._get_tracker(self._params.tracker, overrides)
+        self._frames = FrameStore(self._params.buffer_length)
+        compressed = self._params.image_transport == 'compressed'
+        self._msg_type = CompressedImage if compressed else Image
+        self._decode = conversions.compressed_to_rgb if compressed else conversions.image_to_rgb
+        self._topic = 'image/compressed' if compressed else 'image'
+        self._ids = itertools.count(1)
+        self._last_logged = {}
+        self._create_interfaces()
+        self._worker = TrackingWorker(self._frames, self._decode, self._publish, self._report)
+        self._worker.start()
+        self.get_logger().info(
+            f'{self._params.tracker} ready on {self._sub.topic_name} '
+            f'({self._params.image_transport}, qos {self._params.qos}); '
+            f'call {self.get_fully_qualified_name()}/init_target')
+
+    def _create_interfaces(self):
+        self._image_group = MutuallyExclusiveCallbackGroup()
+        self._service_group = MutuallyExclusiveCallbackGroup()
+        self._det_pub = self.create_publisher(Detection2D, '~/detection', 10)
+        self._status_pub = self.create_publisher(TrackerStatus, '~/status', 10)
+        self._debug_pub = None
+        if self._params.publish_debug_image:
+            self._debug_pub = self.create_publisher(Image, '~/debug_image', 2)
+        self._init_srv = self.create_service(InitTarget, '~/init_target', self._init_target_cb,
+                                             callback_group=self._service_group)
+        self._reset_srv = self.create_service(Trigger, '~/reset', self._reset_cb,
+                                              callback_group=self._service_group)
+        self._sub, self._reliability = None, None
+        self._subscribe(qos.choose_reliability(self._params.qos, []))
+        if self._params.qos == 'auto':
+            self._qos_timer = self.create_timer(self._params.qos_recheck_period,
+                                                self._match_qos_cb,
+                                                callback_group=self._image_group)
+
+    def _subscribe(self, reliability):
+        if self._sub is not None:
+            self.destroy_subscription(self._sub)
+        self._reliability = reliability
+        self._sub = self.create_subscription(
+            self._msg_type, self._topic, self._image_cb,
+            qos.image_qos(reliability, self._params.qos_depth),
+            callback_group=self._image_group)
+
+    def _match_qos_cb(self):
+        found = qos.publisher_reliabilities(self, self._sub.topic_name)
+        wanted = qos.choose_reliability(self._params.qos, found, self._reliability)
+        if wanted != self._reliability:
+            self.get_logger().info(f'{len(found)} publisher(s) on {self._sub.topic_name}: '
+                                   f'subscribing {qos.policy_name(wanted)}')
+            self._subscribe(wanted)
+
+    def _get_tracker(self, name, overrides=None):
+        if name not in self._trackers:
+            main = self._params.tracker
+            weights = self._params.weights if name == main else (
+                self._params.weights and 'default')
+            tracker = build_tracker(name, weights=weights or None, device=self._params.device,
+                                    config_path=self._config_path(name), **(overrides or {}))
+            self.get_logger().info(f'tracker {name} on device {tracker.device} '
+                                   f'(weights: {weights or "seeded random init"})')
+            self._trackers[name] = tracker
+        return self._trackers[name]
+
+    def _config_path(self, name):
+        return self._config_dir / f'{name}.yaml'
+
+    def _image_cb(self, msg):
+        stamp = stamp_to_ns(msg.header.stamp.sec, msg.header.stamp.nanosec)
+        self._frames.add(msg, stamp, self.get_clock().now().nanoseconds)
+
+    def _init_target_cb(self, request, response):
+        try:
+            job = self._prepare_init(request)
+        except (ValueError, KeyError) as err:
+            return self._answer(response, False, f'init rejected: {err}')
+        except Exception as err:  # noqa: BLE001  an unforeseen error must not stop the node
+            return self._answer(response, False, f'init failed: {type(err).__name__}: {err}')
+        if not self._worker.submit(job, JOB_TIMEOUT_S):
+            return self._answer(response, False, 'init timed out in the worker thread')
+        if job.error:
+            return self._answer(response, False, f'init failed: {job.error}')
+        response.target_id = job.target_id
+        stamp = job.frame.msg.header.stamp
+        return self._answer(
+            response, True, f'tracking {job.target_id} with {job.tracker.name} from the frame '
+            f'stamped {stamp.sec}.{stamp.nanosec:09d}; caught up {job.caught_up} buffered frames')
+
+    def _prepare_init(self, request) -> InitJob:
+        name = request.tracker or self._params.tracker
+        tracker = self._get_tracker(name)
+        stamp = stamp_to_ns(request.header.stamp.sec, request.header.stamp.nanosec)
+        frame = self._frames.find(stamp, int(self._params.init_stamp_tolerance * 1e9))
+        frame_id = frame.msg.header.frame_id
+        if request.header.frame_id and frame_id and request.header.frame_id != frame_id:
+            raise ValueError(f'frame_id {request.header.frame_id!r} does not match the image '
+                             f'frame_id {frame_id!r}')
+        image = self._decode(frame.msg)
+        box = check_box(conversions.bbox_to_box(request.bbox), image.shape)
+        target_id = request.target_id or f'target_{next(self._ids)}'
+        return InitJob(frame, image, box, tracker, target_id)
+
+    def _reset_cb(self, request, response):
+        job = ResetJob()
+        if not self._worker.submit(job, JOB_TIMEOUT_S):
+            return self._answer(response, False, 'reset timed out in the worker thread')
+        if not job.was_tracking:
+            return self._answer(response, False, 'reset: no target (already IDLE)')
+        return self._answer(response, True, 'reset: IDLE')
+
+    def _answer(self, response, success, message):
+        response.success, response.message = success, message
+        if success:  # rclpy ties one severity to each logging call site
+            self.get_logger().info(message)
+        else:
+            self.get_logger().warning(message)
+        return response
+
+    def _publish(self, processed):
+        if not self.context.ok():
+            return  # shutting down
+        now = self.get_clock().now().nanoseconds
+        frame = processed.frame
+        if frame is None:
+            header = Header()
+            header.stamp.sec, header.stamp.nanosec = ns_to_stamp(now)
+            start = now
+        else:
+            header = frame.msg.header
+            start = frame.stamp_ns or frame.receipt_ns
+        if processed.box is not None:
+            self._det_pub.publish(conversions.make_detection(
+                header, processed.box, processed.score, processed.tracker_name,
+                processed.target_id))
+        self._status_pub.publish(TrackerStatus(
+            header=header, target_id=processed.target_id, state=processed.state,
+            score=processed.score, tracker=processed.tracker_name,
+            latency_ms=(now - start) / 1e6, dropped_frames=processed.dropped,
+            frames_tracked=processed.frames_tracked, processing_ms=processed.processing_ms))
+        if self._debug_pub is not None and processed.image is not None:
+            drawn = draw_result(processed.image, processed.box, processed.state,
+                                processed.score, processed.target_id)
+            self._debug_pub.publish(conversions.rgb_to_image(drawn, header, 'rgb8'))
+
+    def _report(self, kind, text):
+        """Log an input error, at most once per `error_log_period` s for the same text."""
+        now = time.monotonic()
+        key = (kind, text)
+        if now - self._last_logged.get(key, -1e9) >= self._params.error_log_period:
+            if len(self._last_logged) > 100:
+                self._last_logged.clear()
+            self._last_logged[key] = now
+            self.get_logger().error(text)
+
+    def close(self):
+        """Stop and join the worker thread (before destroy_node)."""
+        self._worker.stop()
+
+
+def main(args=None):
+    """Run the node until SIGINT/SIGTERM; exit code 1 on a configuration error."""
+    rclpy.init(args=args)
+    node = None
+    executor = MultiThreadedExecutor(num_threads=2)
+    code = 0
+    try:
+        node = TrackerNode()
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception:  # noqa: BLE001
+        if rclpy.ok():
+            raise
+        # A signal shut the context down while the executor was rebuilding its wait set.
+    except (ValueError, KeyError) as err:
+        rclpy.logging.get_logger('siam_tracker').fatal(f'{type(err).__name__}: {err}')
+        code = 1
+    finally:
+        if node is not None:
+            node.close()
+        executor.shutdown()
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    if code:
+        raise SystemExit(code)
+
+
+if __name__ == '__main__':
+    main()

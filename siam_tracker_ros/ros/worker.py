@@ -1,0 +1,158 @@
+"""The inference thread: init, catch-up and tracking of the newest frame (no ROS import).
+
+Service callbacks hand jobs to this thread and wait for the answer, so they never run the
+network themselves and stay responsive; only this thread calls `tracker.init`/`tracker.track`.
+"""
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from siam_tracker_ros.ros.frames import Frame, FrameStore
+from siam_tracker_ros.ros.status import IDLE, TargetStatus, Thresholds
+
+
+@dataclass
+class InitJob:
+    """Start tracking `box` (0-based xywh) on `frame` (already decoded as `image`)."""
+
+    frame: Frame
+    image: np.ndarray
+    box: tuple
+    tracker: object
+    target_id: str
+    error: str = ''
+    caught_up: int = 0
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class ResetJob:
+    """Drop the target; `was_tracking` tells whether there was one."""
+
+    was_tracking: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True)
+class Processed:
+    """One processed frame, as handed to the node's publish callback."""
+
+    frame: Frame
+    image: Optional[np.ndarray]
+    box: Optional[tuple]
+    score: float
+    state: int
+    tracker_name: str
+    target_id: str
+    dropped: int
+    frames_tracked: int
+    processing_ms: float = 0.0
+
+
+class TrackingWorker:
+    """Owns the active tracker and target state; runs in its own thread.
+
+    Args:
+        frames: the node's FrameStore.
+        decode: message -> HxWx3 RGB uint8 (raises ValueError on bad input).
+        publish: called with a Processed for every processed frame and every state change.
+        report: called with (kind, text) for input errors (the node throttles the log).
+    """
+
+    def __init__(self, frames: FrameStore, decode, publish, report):
+        self._frames, self._decode, self._publish, self._report = frames, decode, publish, report
+        self._jobs = []
+        self._jobs_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._tracker = None
+        self._target_id = ''
+        self._status = None
+        self._tracked = 0
+        self._thread = threading.Thread(target=self._run, name='siam_tracker_worker')
+
+    def start(self):
+        """Start the thread."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0):
+        """Ask the thread to finish and join it."""
+        self._stopping.set()
+        self._frames.wake()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def submit(self, job, timeout: float):
+        """Queue a job and wait for it; returns False if it did not finish in `timeout` s."""
+        with self._jobs_lock:
+            self._jobs.append(job)
+        self._frames.wake()
+        return job.done.wait(timeout)
+
+    def _next_job(self):
+        with self._jobs_lock:
+            return self._jobs.pop(0) if self._jobs else None
+
+    def _run(self):
+        while not self._stopping.is_set():
+            job = self._next_job()
+            if isinstance(job, InitJob):
+                self._init(job)
+            elif isinstance(job, ResetJob):
+                self._reset(job)
+            else:
+                frame, dropped = self._frames.take(timeout=0.05)
+                if frame is not None and self._tracker is not None:
+                    self._process(frame, dropped)
+        self._frames.stop()
+
+    def _init(self, job: InitJob):
+        try:
+            job.tracker.init(job.image, job.box)
+        except (ValueError, RuntimeError) as err:
+            job.error = f'{type(err).__name__}: {err}'
+            job.done.set()
+            return
+        self._tracker, self._target_id, self._tracked = job.tracker, job.target_id, 0
+        self._status = TargetStatus(Thresholds.from_config(job.tracker.config))
+        self._status.start()
+        backlog = self._frames.start(job.frame)
+        job.caught_up = len(backlog)
+        job.done.set()
+        self._emit(job.frame, job.image, job.box, 1.0, 0)
+        for frame in backlog:
+            if self._stopping.is_set() or self._jobs:
+                break
+            self._process(frame, 0)
+
+    def _reset(self, job: ResetJob):
+        job.was_tracking = self._tracker is not None
+        if job.was_tracking:
+            self._frames.stop()
+            self._status.reset()
+            self._emit(None, None, None, 0.0, 0)
+            self._tracker, self._status = None, None
+        job.done.set()
+
+    def _process(self, frame: Frame, dropped: int):
+        start = time.perf_counter()
+        try:
+            image = self._decode(frame.msg)
+            result = self._tracker.track(image)
+        except ValueError as err:
+            self._report('input', f'frame skipped: {err}')
+            return
+        self._status.update(result.score)
+        self._tracked += 1
+        self._emit(frame, image, tuple(result.box), float(result.score), dropped,
+                   (time.perf_counter() - start) * 1e3)
+
+    def _emit(self, frame, image, box, score, dropped, processing_ms=0.0):
+        state = self._status.state if self._status is not None else IDLE
+        try:
+            self._publish(Processed(frame, image, box, score, state, self._tracker.name,
+                                    self._target_id, dropped, self._tracked, processing_ms))
+        except Exception as err:  # noqa: BLE001  a publish error must not kill the thread
+            self._report('publish', f'publish failed: {type(err).__name__}: {err}')

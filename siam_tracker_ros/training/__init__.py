@@ -1,0 +1,1 @@
+"""Generic training: configs, losses, schedules, checkpoints, logs and validation."""

@@ -1,0 +1,138 @@
+"""Training configs: `config/train/<name>.yaml` → frozen dataclasses, unknown keys are errors.
+
+The file has one top-level `train:` section; see docs/training.md for every field.
+"""
+import dataclasses
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from siam_tracker_ros.data.augment import AugmentConfig
+
+DATASET_LAYOUTS = ('got10k', 'lasot', 'otb', 'ilsvrc_vid')
+
+
+class TrainConfigError(ValueError):
+    """A training config that cannot be used; raised before any training starts."""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """An annotated video dataset used for pair sampling (spec §1.6)."""
+
+    layout: str
+    root: str
+    weight: float = 1.0
+    split: str = 'train'
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where pairs come from and how they are augmented."""
+
+    cache_dir: str = '.cache/training'
+    synthetic: float = 0.0
+    stills: float = 0.0
+    datasets: tuple = ()
+    frame_range: int = 100
+    synthetic_frame_range: int = 30
+    augment: AugmentConfig = AugmentConfig()
+
+
+@dataclass(frozen=True)
+class ValConfig:
+    """Validation on an OTB-layout folder (the dev set): success AUC after each epoch."""
+
+    root: str = ''
+    max_frames: int = 0
+    every: int = 1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run (defaults: the SiamFC paper recipe, spec §2)."""
+
+    name: str
+    tracker: str = 'siamfc'
+    backbone: str = 'alexnet'
+    pretrained: bool = False
+    freeze_trunk: bool = False
+    input: str = 'raw'
+    seed: int = 0
+    device: str = 'auto'
+    amp: bool = True
+    threads: int = 0
+    epochs: int = 50
+    pairs_per_epoch: int = 53200
+    batch_size: int = 8
+    optimizer: str = 'sgd'
+    lr_start: float = 1e-2
+    lr_end: float = 1e-5
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    grad_clip: float = 10.0
+    balanced_loss: bool = True
+    label_radius: float = 16.0
+    out_dir: str = 'runs'
+    data: DataConfig = DataConfig()
+    val: ValConfig = ValConfig()
+
+    def __post_init__(self):
+        checks = [(self.optimizer in ('sgd', 'adamw'), 'optimizer must be sgd or adamw'),
+                  (self.input in ('raw', 'imagenet'), 'input must be raw or imagenet'),
+                  (self.epochs >= 1 and self.batch_size >= 1, 'epochs/batch_size must be >= 1'),
+                  (self.pairs_per_epoch >= self.batch_size, 'pairs_per_epoch < batch_size'),
+                  (self.lr_start > 0 and self.lr_end > 0, 'learning rates must be > 0')]
+        for ok, message in checks:
+            if not ok:
+                raise TrainConfigError(message)
+
+
+def _build(cls, values, where: str):
+    """Instantiate dataclass `cls` from a mapping, recursing into dataclass fields."""
+    if not isinstance(values, dict):
+        raise TrainConfigError(f'{where}: expected a mapping, got {type(values).__name__}')
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise TrainConfigError(f'{where}: unknown key(s) {", ".join(unknown)}; '
+                               f'known: {", ".join(sorted(known))}')
+    kwargs = {}
+    for name, value in values.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            value = _build(hint, value, f'{where}.{name}')
+        elif name == 'datasets':
+            value = tuple(_build(DatasetSpec, v, f'{where}.datasets[{i}]')
+                          for i, v in enumerate(value or ()))
+        elif hint is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        elif hint in (int, float, str, bool) and not isinstance(value, hint):
+            raise TrainConfigError(f'{where}.{name}: expected {hint.__name__}, got {value!r}')
+        kwargs[name] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as err:
+        raise TrainConfigError(f'{where}: {err}') from None
+
+
+def load_train_config(path) -> TrainConfig:
+    """Read and validate a training config; every problem raises TrainConfigError."""
+    path = Path(path)
+    if not path.is_file():
+        raise TrainConfigError(f'training config not found: {path}')
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise TrainConfigError(f'{path}: invalid YAML: {err}') from None
+    if not isinstance(data, dict) or set(data) != {'train'}:
+        raise TrainConfigError(f'{path}: expected exactly one top-level key "train"')
+    config = _build(TrainConfig, data['train'], f'{path}: train')
+    for spec in config.data.datasets:
+        if spec.layout not in DATASET_LAYOUTS:
+            raise TrainConfigError(f'{path}: dataset layout {spec.layout!r} not in '
+                                   f'{", ".join(DATASET_LAYOUTS)}')
+    return config

@@ -1,0 +1,26 @@
+"""Optimisers and the per-epoch log-spaced learning-rate schedule (spec §2)."""
+import math
+
+import torch
+
+
+def epoch_lr(epoch: int, epochs: int, lr_start: float, lr_end: float) -> float:
+    """Learning rate of 0-based `epoch`: log-spaced from lr_start to lr_end."""
+    if epochs <= 1:
+        return lr_start
+    ratio = epoch / (epochs - 1)
+    return math.exp(math.log(lr_start) + ratio * (math.log(lr_end) - math.log(lr_start)))
+
+
+def build_optimizer(params, config) -> torch.optim.Optimizer:
+    """SGD with momentum (the spec) or AdamW, from a TrainConfig."""
+    params = [p for p in params if p.requires_grad]
+    if config.optimizer == 'adamw':
+        return torch.optim.AdamW(params, lr=config.lr_start, weight_decay=config.weight_decay)
+    return torch.optim.SGD(params, lr=config.lr_start, momentum=config.momentum,
+                           weight_decay=config.weight_decay)
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group['lr'] = lr

@@ -1,0 +1,227 @@
+"""Helpers for the ROS tests: sequences, the tracker node as a process, a streaming client."""
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
+from std_srvs.srv import Trigger
+from vision_msgs.msg import Detection2D
+
+from siam_tracker_ros.detection_mapping import box_to_bbox_fields, ns_to_stamp, stamp_to_ns
+from siam_tracker_ros.ros.conversions import rgb_to_compressed, rgb_to_image
+from siam_tracker_ros.ros.interfaces import InitTarget, TrackerStatus
+
+NODE = 'siam_tracker'
+T0_NS = 1_700_000_000 * 10**9  # sender stamps: frame i is stamped T0 + i / 30 s
+
+
+def load_sequence(seq_dir: Path, count: int):
+    """First `count` frames (RGB uint8) and 0-based xywh ground truth of an OTB-layout clip."""
+    files = sorted((seq_dir / 'img').glob('*.jpg'))[:count]
+    frames = [cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB) for f in files]
+    lines = (seq_dir / 'groundtruth_rect.txt').read_text().split('\n')[:count]
+    boxes = np.array([[float(v) for v in line.replace('\t', ',').split(',')] for line in lines])
+    boxes[:, :2] -= 1.0
+    return frames, boxes
+
+
+def frame_stamp_ns(index: int) -> int:
+    """The stamp the tests give frame `index`."""
+    return T0_NS + index * 10**9 // 30
+
+
+def ws_prefix() -> Path:
+    """The colcon install prefix of siam_tracker_ros (scripts/ros_env.sh exports the ws)."""
+    ws = os.environ.get('SIAM_TRACKER_ROS_WS')
+    assert ws, 'source scripts/ros_env.sh first (SIAM_TRACKER_ROS_WS is unset)'
+    return Path(ws) / 'install' / 'siam_tracker_ros'
+
+
+def node_command(*ros_args, params_file=None):
+    """Command line of the installed tracker_node with the repository's config/tracker.yaml."""
+    exe = ws_prefix() / 'lib' / 'siam_tracker_ros' / 'tracker_node'
+    params = params_file or ws_prefix() / 'share' / 'siam_tracker_ros' / 'config' / 'tracker.yaml'
+    return [str(exe), '--ros-args', '--params-file', str(params), '-p', "weights:=''",
+            *ros_args]
+
+
+class NodeProcess:
+    """The tracker node in its own process; output goes to a log file."""
+
+    def __init__(self, command, log_path: Path):
+        self.log_path = log_path
+        self._log = open(log_path, 'w')
+        self.proc = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def log(self) -> str:
+        """Everything the node printed so far."""
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text()
+
+    def wait_ready(self, timeout=60.0):
+        """Wait for the node's 'ready' log line."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f'node exited early:\n{self.log()}'
+            if ' ready on ' in self.log():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f'node not ready after {timeout} s:\n{self.log()}')
+
+    def stop(self, sig=signal.SIGINT, timeout=20.0) -> int:
+        """Send `sig`, wait, and return the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+
+class Client:
+    """A test-side ROS node: camera publisher, output subscriber and service client."""
+
+    def __init__(self, name='siam_tracker_test', node_name=NODE):
+        self.node = Node(name)
+        self.executor = SingleThreadedExecutor()
+        self.executor.add_node(self.node)
+        self.detections, self.statuses = [], []
+        self._lock = threading.Lock()
+        self.node.create_subscription(Detection2D, f'/{node_name}/detection',
+                                      self._keep(self.detections), 100)
+        self.node.create_subscription(TrackerStatus, f'/{node_name}/status',
+                                      self._keep(self.statuses), 100)
+        self.init_client = self.node.create_client(InitTarget, f'/{node_name}/init_target')
+        self.reset_client = self.node.create_client(Trigger, f'/{node_name}/reset')
+        self.pub = None
+        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self._thread.start()
+
+    def _keep(self, store):
+        def callback(msg):
+            with self._lock:
+                store.append(msg)
+        return callback
+
+    def clear(self):
+        """Forget received outputs."""
+        with self._lock:
+            self.detections.clear()
+            self.statuses.clear()
+
+    def make_publisher(self, compressed=False, reliable=True, topic=None):
+        """(Re)create the camera publisher."""
+        if self.pub is not None:
+            self.node.destroy_publisher(self.pub)
+        reliability = ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT
+        msg_type = CompressedImage if compressed else Image
+        topic = topic or ('/image/compressed' if compressed else '/image')
+        self.pub = self.node.create_publisher(msg_type, topic,
+                                              QoSProfile(depth=10, reliability=reliability))
+        self.compressed = compressed
+
+    def wait_matched(self, reliable, timeout=20.0):
+        """Wait until the node subscribes our topic with the matching reliability."""
+        want = ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            infos = self.node.get_subscriptions_info_by_topic(self.pub.topic_name)
+            if (self.pub.get_subscription_count() > 0 and infos
+                    and all(i.qos_profile.reliability == want for i in infos)):
+                time.sleep(0.3)
+                return
+            time.sleep(0.1)
+        raise AssertionError(f'node never subscribed {self.pub.topic_name} with {want}')
+
+    def publish(self, rgb, index, frame_id='camera', encoding='bgr8'):
+        """Publish frame `index` with its test stamp."""
+        header = Header(frame_id=frame_id)
+        header.stamp.sec, header.stamp.nanosec = ns_to_stamp(frame_stamp_ns(index))
+        if self.compressed:
+            self.pub.publish(rgb_to_compressed(rgb, header))
+        else:
+            self.pub.publish(rgb_to_image(rgb, header, encoding))
+
+    def stream(self, frames, first=0, rate=30.0, frame_id='camera', on_frame=None):
+        """Publish `frames` at `rate` Hz; `on_frame(i)` is called after frame i."""
+        period, start = 1.0 / rate, time.monotonic()
+        for k, rgb in enumerate(frames):
+            index = first + k
+            delay = start + k * period - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            self.publish(rgb, index, frame_id)
+            if on_frame is not None:
+                on_frame(index)
+
+    def call(self, client, request, timeout=60.0):
+        """Call a service (Humble-compatible: no Client.call timeout) and return the response."""
+        assert client.wait_for_service(timeout_sec=timeout), f'{client.srv_name} unavailable'
+        future = client.call_async(request)
+        deadline = time.monotonic() + timeout
+        while not future.done() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert future.done(), f'{client.srv_name} did not answer in {timeout} s'
+        return future.result()
+
+    def init(self, box, stamp_ns=0, frame_id='', tracker='', target_id=''):
+        """Call ~/init_target with a 0-based xywh box."""
+        request = InitTarget.Request()
+        request.header.frame_id = frame_id
+        request.header.stamp.sec, request.header.stamp.nanosec = ns_to_stamp(stamp_ns)
+        fields = box_to_bbox_fields(box)
+        request.bbox.center.position.x = fields['center_x']
+        request.bbox.center.position.y = fields['center_y']
+        request.bbox.size_x, request.bbox.size_y = fields['size_x'], fields['size_y']
+        request.tracker, request.target_id = tracker, target_id
+        return self.call(self.init_client, request)
+
+    def reset(self):
+        """Call ~/reset."""
+        return self.call(self.reset_client, Trigger.Request())
+
+    def settle(self, quiet=1.5, timeout=60.0):
+        """Wait until no status arrived for `quiet` s; returns copies of (detections, statuses)."""
+        deadline, last, seen = time.monotonic() + timeout, time.monotonic(), -1
+        while time.monotonic() < deadline:
+            with self._lock:
+                count = len(self.statuses)
+            if count != seen:
+                seen, last = count, time.monotonic()
+            elif time.monotonic() - last >= quiet:
+                break
+            time.sleep(0.05)
+        with self._lock:
+            return list(self.detections), list(self.statuses)
+
+    def close(self):
+        """Stop spinning and destroy the node (join before destroy: ros-on-pypi.md §5)."""
+        self.executor.shutdown()
+        self._thread.join(10)
+        self.node.destroy_node()
+
+
+def stamp_of(msg) -> int:
+    """A message header's stamp in nanoseconds."""
+    return stamp_to_ns(msg.header.stamp.sec, msg.header.stamp.nanosec)
+
+
+def start_rclpy():
+    """rclpy.init if needed (the session fixture owns shutdown)."""
+    if not rclpy.ok():
+        rclpy.init()

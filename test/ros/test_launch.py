@@ -1,0 +1,72 @@
+"""launch/tracker.launch.py, checked without launch_ros (ros-on-pypi.md §4): generate the
+description with stubbed launch modules, rebuild launch_ros's command line, run the node with
+it, and receive detections on the remapped, namespaced topics."""
+import ast
+import runpy
+import sys
+
+import launch_stubs
+import pytest
+
+from rostest_support import Client, load_sequence, ws_prefix
+
+SHARE = ws_prefix() / 'share' / 'siam_tracker_ros'
+EXECUTABLE = ws_prefix() / 'lib' / 'siam_tracker_ros' / 'tracker_node'
+
+
+@pytest.fixture(scope='module')
+def description(repo_root):
+    path = SHARE / 'launch' / 'tracker.launch.py'
+    assert path.is_file(), 'the launch file is installed in share/siam_tracker_ros/launch'
+    ast.parse(path.read_text())
+    saved = {name: sys.modules.get(name) for name in launch_stubs.modules()}
+    sys.modules.update(launch_stubs.modules())
+    try:
+        return runpy.run_path(str(path))['generate_launch_description']()
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+
+
+def test_description(description):
+    declared = {d.args[0] for d in description.args[0]
+                if isinstance(d, launch_stubs.DeclareLaunchArgument)}
+    assert {'tracker', 'weights', 'device', 'image', 'namespace', 'params_file'} <= declared
+    nodes = [e for e in description.args[0] if isinstance(e, launch_stubs.Node)]
+    assert len(nodes) == 1
+    kwargs = nodes[0].kwargs
+    assert (kwargs['package'], kwargs['executable'], kwargs['name']) == (
+        'siam_tracker_ros', 'tracker_node', 'siam_tracker')
+    context = launch_stubs.launch_context(description, {})
+    assert launch_stubs.resolve(kwargs['parameters'][0], context) == str(
+        SHARE / 'config' / 'tracker.yaml')
+    assert EXECUTABLE.is_file()
+
+
+def test_launch_command_runs_the_node(description, start_node, sot_dir, tmp_path, ros_session):
+    node_def = [e for e in description.args[0] if isinstance(e, launch_stubs.Node)][0]
+    context = launch_stubs.launch_context(
+        description, {'weights': '', 'device': 'cpu', 'image': '/cam/image_raw',
+                      'namespace': 'robot1'})
+    command = launch_stubs.node_command(node_def, context, str(EXECUTABLE), tmp_path)
+    assert '__ns:=/robot1' in ' '.join(command)
+    node = start_node(command=command)
+    assert 'ready on /cam/image_raw' in node.log()
+    assert 'seeded random init' in node.log(), 'the launch argument beats the params file'
+    frames, boxes = load_sequence(sot_dir / 'vot15_bag', 8)
+    client = Client('siam_tracker_launch_test', node_name='robot1/siam_tracker')
+    try:
+        client.make_publisher(reliable=True, topic='/cam/image_raw')
+        client.wait_matched(reliable=True)
+        client.stream(frames[:2])
+        reply = client.init(tuple(boxes[1]))
+        assert reply.success, reply.message
+        client.stream(frames[2:], first=2)
+        detections, statuses = client.settle()
+        assert detections and statuses
+        assert all(d.header.frame_id == 'camera' for d in detections)
+    finally:
+        client.close()

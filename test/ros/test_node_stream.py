@@ -1,0 +1,94 @@
+"""Real frames through real DDS: the node at its defaults, reliable and best-effort cameras,
+raw and compressed. Every frame after the init frame is either answered by a Detection2D with
+its stamp and frame_id, or counted as dropped (newest-frame policy) in the status stream."""
+import math
+import threading
+
+import pytest
+
+from rostest_support import frame_stamp_ns, load_sequence, stamp_of
+
+FRAMES = 45
+INIT_AT = 3  # init is called (from another thread) once this frame is published
+
+
+@pytest.fixture(scope='module')
+def raw_node(start_node):
+    return start_node()
+
+
+def _stream_and_track(client, seq_dir, frame_id, target_id):
+    frames, boxes = load_sequence(seq_dir, FRAMES)
+    responses = []
+
+    def on_frame(index):
+        if index == INIT_AT:
+            threading.Thread(target=lambda: responses.append(client.init(
+                boxes[0], frame_stamp_ns(0), frame_id, target_id=target_id))).start()
+
+    client.clear()
+    client.stream(frames, frame_id=frame_id, on_frame=on_frame)
+    detections, statuses = client.settle()
+    assert responses and responses[0].success, responses and responses[0].message
+    assert responses[0].target_id == target_id
+    height, width = frames[0].shape[:2]
+    return detections, statuses, (width, height)
+
+
+def _check_complete(detections, statuses, size, frame_id, target_id):
+    dets = [d for d in detections if d.id == target_id]
+    stats = [s for s in statuses if s.target_id == target_id]
+    published = {frame_stamp_ns(i): i for i in range(FRAMES)}
+    indices = [published[stamp_of(d)] for d in dets]
+    assert indices[0] == 0, 'the first detection is the init frame'
+    assert indices == sorted(set(indices)), 'one detection per frame, in stamp order'
+    assert [stamp_of(s) for s in stats] == [stamp_of(d) for d in dets]
+    dropped = sum(s.dropped_frames for s in stats)
+    assert len(indices) - 1 + dropped == FRAMES - 1, (
+        f'{FRAMES - 1} frames after init: {len(indices) - 1} processed, {dropped} dropped')
+    width, height = size
+    for det in dets:
+        assert det.header.frame_id == frame_id
+        box = det.bbox
+        assert all(math.isfinite(v) for v in (box.center.position.x, box.center.position.y,
+                                               box.size_x, box.size_y))
+        assert 0 <= box.center.position.x < width and 0 <= box.center.position.y < height
+        assert box.size_x > 0 and box.size_y > 0
+        assert det.results[0].hypothesis.class_id == 'siamfc'
+        assert 0.0 <= det.results[0].hypothesis.score <= 1.0
+    for status in stats:
+        assert status.tracker == 'siamfc' and status.state in (1, 2)
+        assert status.latency_ms > 0
+    return len(indices) - 1, dropped
+
+
+def test_reliable_camera_raw(raw_node, client, sot_dir):
+    client.make_publisher(reliable=True)
+    client.wait_matched(reliable=True)
+    dets, stats, size = _stream_and_track(client, sot_dir / 'otb_DragonBaby', 'cam_rel', 'rel')
+    processed, dropped = _check_complete(dets, stats, size, 'cam_rel', 'rel')
+    assert processed >= INIT_AT
+    assert client.reset().success
+
+
+def test_best_effort_camera_raw(raw_node, client, sot_dir):
+    # Same node: with qos auto it re-subscribes best effort when the camera changes.
+    client.make_publisher(reliable=False)
+    client.wait_matched(reliable=False)
+    assert 'subscribing best_effort' in raw_node.log()
+    dets, stats, size = _stream_and_track(client, sot_dir / 'otb_Crossing', 'cam_be', 'be')
+    processed, _ = _check_complete(dets, stats, size, 'cam_be', 'be')
+    assert processed >= INIT_AT
+    assert client.reset().success
+
+
+def test_compressed_camera(raw_node, start_node, client, sot_dir):
+    raw_node.stop()  # one node named siam_tracker at a time
+    node = start_node('-p', 'image_transport:=compressed')
+    client.make_publisher(compressed=True, reliable=True)
+    client.wait_matched(reliable=True)
+    dets, stats, size = _stream_and_track(client, sot_dir / 'vot15_ball1', 'cam_jpg', 'jpg')
+    processed, _ = _check_complete(dets, stats, size, 'cam_jpg', 'jpg')
+    assert processed >= INIT_AT
+    assert client.reset().success
+    node.stop()

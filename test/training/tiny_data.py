@@ -1,0 +1,108 @@
+"""Tiny media folders and datasets in their real layouts, written into a tmp_path."""
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+FRAME_SIZE = (240, 320)
+
+
+def textured(rng, height, width) -> np.ndarray:
+    """Smooth random colour texture (uint8 RGB)."""
+    small = rng.integers(0, 256, (height // 8 + 1, width // 8 + 1, 3)).astype(np.uint8)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+
+
+def write_media(root: Path, seed: int = 0, corrupt: bool = True) -> Path:
+    """`root/media/{stamps,backgrounds,videos}`: RGBA cut-outs, photos, one bad file each."""
+    rng = np.random.default_rng(seed)
+    media = Path(root) / 'media'
+    for sub in ('stamps', 'backgrounds', 'videos'):
+        (media / sub).mkdir(parents=True, exist_ok=True)
+    for index in range(4):
+        rgb = rng.integers(0, 256, (60, 50, 3)).astype(np.uint8)
+        alpha = np.zeros((60, 50), np.uint8)
+        cv2.ellipse(alpha, (25, 30), (22, 27), 0, 0, 360, 255, -1)
+        bgra = np.dstack([rgb[:, :, ::-1], alpha])
+        cv2.imwrite(str(media / 'stamps' / f'stamp{index}.png'), bgra)
+    for index in range(3):
+        cv2.imwrite(str(media / 'backgrounds' / f'bg{index}.jpg'), textured(rng, 480, 640))
+    if corrupt:
+        (media / 'stamps' / 'broken.png').write_bytes(b'not a png')
+        (media / 'backgrounds' / 'broken.jpg').write_bytes(b'\xff\xd8 truncated')
+    return media
+
+
+def _frames(folder: Path, count: int, rng, boxes, ext='.jpg', digits=8, start=1):
+    folder.mkdir(parents=True, exist_ok=True)
+    for index in range(count):
+        image = textured(rng, *FRAME_SIZE)
+        x, y, w, h = (int(v) for v in boxes[index])
+        image[y:y + h, x:x + w] = (0, 0, 255)   # red in OpenCV's BGR order
+        cv2.imwrite(str(folder / f'{index + start:0{digits}d}{ext}'), image)
+
+
+def track_boxes(count: int) -> np.ndarray:
+    """0-based boxes of a 40×30 target moving right by 3 px per frame."""
+    return np.array([[60 + 3 * i, 80, 40, 30] for i in range(count)], np.float64)
+
+
+def write_otb(root: Path, count: int = 6) -> Path:
+    rng = np.random.default_rng(1)
+    boxes = track_boxes(count)
+    folder = Path(root) / 'otb' / 'Walker'
+    _frames(folder / 'img', count, rng, boxes, digits=4)
+    np.savetxt(folder / 'groundtruth_rect.txt', boxes + [1, 1, 0, 0], fmt='%d', delimiter=',')
+    return folder.parent
+
+
+def write_got10k(root: Path, count: int = 6) -> Path:
+    rng = np.random.default_rng(2)
+    boxes = track_boxes(count)
+    split = Path(root) / 'got10k' / 'train'
+    folder = split / 'GOT-10k_Train_000001'
+    _frames(folder, count, rng, boxes)
+    np.savetxt(folder / 'groundtruth.txt', boxes, fmt='%.4f', delimiter=',')
+    (folder / 'absence.label').write_text('\n'.join(['0'] * (count - 1) + ['1']) + '\n')
+    (folder / 'cover.label').write_text('\n'.join(['8'] * count) + '\n')
+    (split / 'list.txt').write_text(folder.name + '\n')
+    return split.parent
+
+
+def write_lasot(root: Path, count: int = 6) -> Path:
+    rng = np.random.default_rng(3)
+    boxes = track_boxes(count)
+    folder = Path(root) / 'lasot' / 'cat' / 'cat-1'
+    _frames(folder / 'img', count, rng, boxes)
+    np.savetxt(folder / 'groundtruth.txt', boxes + [1, 1, 0, 0], fmt='%d', delimiter=',')
+    (folder / 'full_occlusion.txt').write_text(','.join(['0'] * count) + '\n')
+    (folder / 'out_of_view.txt').write_text(','.join(['0'] * count) + '\n')
+    return folder.parents[1]
+
+
+VID_XML = """<annotation><folder>{folder}</folder><filename>{name}</filename>
+<size><width>320</width><height>240</height></size>{objects}</annotation>"""
+VID_OBJECT = """<object><trackid>{tid}</trackid><name>n02084071</name>
+<bndbox><xmax>{xmax}</xmax><xmin>{xmin}</xmin><ymax>{ymax}</ymax><ymin>{ymin}</ymin></bndbox>
+<occluded>0</occluded><generated>0</generated></object>"""
+
+
+def write_ilsvrc_vid(root: Path, count: int = 6) -> Path:
+    """One train snippet with track 0 in every frame and track 1 in the first half only."""
+    rng = np.random.default_rng(4)
+    boxes = track_boxes(count)
+    base = Path(root) / 'ILSVRC2015'
+    snippet = 'ILSVRC2015_VID_train_0000/ILSVRC2015_train_00000000'
+    data = base / 'Data' / 'VID' / 'train' / snippet
+    anno = base / 'Annotations' / 'VID' / 'train' / snippet
+    anno.mkdir(parents=True)
+    _frames(data, count, rng, boxes, ext='.JPEG', digits=6, start=0)
+    for index in range(count):
+        x, y, w, h = boxes[index]
+        objects = VID_OBJECT.format(tid=0, xmin=int(x), ymin=int(y), xmax=int(x + w - 1),
+                                    ymax=int(y + h - 1))
+        if index < count // 2:
+            objects += VID_OBJECT.format(tid=1, xmin=10, ymin=10, xmax=49, ymax=39)
+        (anno / f'{index:06d}.xml').write_text(
+            VID_XML.format(folder=snippet, name=f'{index:06d}', objects=objects))
+    return Path(root)
