@@ -7,11 +7,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 bash scripts/setup.sh
-if [ "$(id -u)" = 0 ]; then NETNS=(unshare --net); else NETNS=(unshare --net --map-root-user); fi
+if [ "$(id -u)" = 0 ]; then NETNS=(unshare --net --mount); else NETNS=(unshare --net --mount --map-root-user); fi
 set +e
 "${NETNS[@]}" -- bash -c '
   set -e
   ip link set lo up
+  mount -t tmpfs -o size=2g tmpfs /dev/shm   # private /dev/shm: leftover checks see only this run
   export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST ROS_LOCALHOST_ONLY=1
   . scripts/ros_env.sh
   exec python -m pytest -p no:cacheprovider "$@" test

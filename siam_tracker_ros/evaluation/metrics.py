@@ -128,8 +128,8 @@ def success_curve(ious, thresholds=OTB_IOU_THRESHOLDS, exclude_invalid=False) ->
         ious: (N,) per-frame IoU, NaN where the ground truth is invalid.
         thresholds: IoU thresholds.
         exclude_invalid: drop NaN frames from N (GOT-10k, pytracking's
-            `exclude_invalid_frames`); by default they count as failures, as in the OTB,
-            UAV123 and LaSOT toolkits and pysot.
+            `exclude_invalid_frames`); by default they count as failures, as pysot's
+            `success_overlap` does (it divides by every frame of the sequence).
     """
     ious = np.asarray(ious, dtype=np.float64).ravel()
     passed = np.nan_to_num(ious, nan=-1.0)[:, None] > np.asarray(thresholds)[None, :]

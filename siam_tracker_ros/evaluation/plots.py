@@ -31,24 +31,26 @@ def _plot(path, title, xlabel, ylabel, xs, curves, xlim):
 
 
 def plot_results(results, out_dir, dataset_name) -> list:
-    """Write the protocol's plots for one dataset; returns the PNG paths."""
+    """Write the protocol's plots for one dataset as `<dataset>_<protocol>_<kind>.png`;
+    returns the PNG paths."""
     protocol = results[0]['protocol']
-    out_dir = Path(out_dir)
+    stem = Path(out_dir) / f'{dataset_name}_{protocol}'
     if protocol == 'ope':
         success = [(f'{r["tracker"]} [{r["overall"]["auc"]:.3f}]', r['curves']['success'],
                     r['overall']['auc']) for r in results]
         precision = [(f'{r["tracker"]} [{r["overall"]["p20"]:.3f}]', r['curves']['precision'],
                       r['overall']['p20']) for r in results]
         return [
-            _plot(out_dir / f'{dataset_name}_success.png',
-                  f'Success plots of OPE on {dataset_name}', 'Overlap threshold', 'Success rate', m.OTB_IOU_THRESHOLDS, success, (0, 1)),
-            _plot(out_dir / f'{dataset_name}_precision.png',
+            _plot(f'{stem}_success.png',
+                  f'Success plots of OPE on {dataset_name}', 'Overlap threshold',
+                  'Success rate', m.OTB_IOU_THRESHOLDS, success, (0, 1)),
+            _plot(f'{stem}_precision.png',
                   f'Precision plots of OPE on {dataset_name}', 'Location error threshold (px)',
                   'Precision', m.OTB_PIXEL_THRESHOLDS, precision, (0, 50))]
     if protocol == 'got10k':
         success = [(f'{r["tracker"]} [{r["overall"]["ao"]:.3f}]', r['curves']['success'],
                     r['overall']['ao']) for r in results]
-        return [_plot(out_dir / f'{dataset_name}_success.png',
+        return [_plot(f'{stem}_success.png',
                       f'Success plots on {dataset_name} (GOT-10k)', 'Overlap threshold',
                       'Success rate', m.GOT10K_IOU_THRESHOLDS, success, (0, 1))]
     curves = [(f'{r["tracker"]} [EAO {r["overall"]["eao"]:.3f}]',
@@ -56,6 +58,6 @@ def plot_results(results, out_dir, dataset_name) -> list:
     length = max(len(c[1]) for c in curves)
     curves = [(label, np.pad(np.asarray(v, dtype=float), (0, length - len(v)),
                              constant_values=np.nan), s) for label, v, s in curves]
-    return [_plot(out_dir / f'{dataset_name}_expected_overlap.png',
+    return [_plot(f'{stem}_expected_overlap.png',
                   f'Expected overlap on {dataset_name} (VOT reset)', 'Sequence length (frames)',
                   'Expected average overlap', np.arange(1, length + 1), curves, (1, length))]

@@ -61,12 +61,16 @@ def load_frame(path) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def _first_box(sequence, index):
+def _has_box(sequence, index) -> bool:
     box = sequence.boxes[index]
-    if not (np.isfinite(box).all() and box[2] > 0 and box[3] > 0):
+    return bool(np.isfinite(box).all() and box[2] > 0 and box[3] > 0)
+
+
+def _first_box(sequence, index):
+    if not _has_box(sequence, index):
         raise DatasetError(f'{sequence.name}: no valid ground-truth box at frame {index + 1} '
                            f'to initialise on')
-    return tuple(float(v) for v in box)
+    return tuple(float(v) for v in sequence.boxes[index])
 
 
 def track_one_pass(tracker, sequence) -> tuple:
@@ -90,7 +94,8 @@ def track_one_pass(tracker, sequence) -> tuple:
 
 def track_reset(tracker, sequence, skip=VOT_SKIP_FRAMES) -> tuple:
     """VOT supervised protocol: a frame with zero overlap is a failure; re-init `skip` frames
-    later on the ground truth. Overlap is against `sequence.polygons` when present.
+    later on the ground truth (or on the next frame that has one). Overlap is against
+    `sequence.polygons` when present.
 
     Returns:
         (trajectory with (1,) / (2,) / (0,) codes and 4-tuples, per-frame seconds).
@@ -98,6 +103,11 @@ def track_reset(tracker, sequence, skip=VOT_SKIP_FRAMES) -> tuple:
     regions = sequence.polygons if sequence.polygons is not None else sequence.boxes
     trajectory, times, index, initialise = [], [], 0, True
     while index < len(sequence):
+        if initialise and not _has_box(sequence, index):
+            trajectory.append((VOT_SKIP,))      # no ground truth to re-initialise on yet
+            times.append(0.0)
+            index += 1
+            continue
         image = load_frame(sequence.frames[index])
         start = time.perf_counter()
         if initialise:
@@ -109,7 +119,7 @@ def track_reset(tracker, sequence, skip=VOT_SKIP_FRAMES) -> tuple:
         box = tuple(float(v) for v in tracker.track(image).box)
         times.append(time.perf_counter() - start)
         bound = (image.shape[1], image.shape[0])
-        if region_overlap(box, regions[index], bound) > 0:
+        if not region_overlap(box, regions[index], bound) <= 0:    # NaN: no ground truth
             trajectory.append(box)
             index += 1
             continue

@@ -120,6 +120,7 @@ def evaluate_vot(sequences, read, interval=vm.VOT2018_EAO_INTERVAL) -> dict:
 def evaluate(dataset, tracker, results_dir, protocol) -> dict:
     """Scores of `tracker`'s result files in `results_dir` on `dataset` under `protocol`."""
     def read(seq):
+        """(boxes or VOT trajectory, per-frame times) of one sequence."""
         box_path, time_path = result_paths(results_dir, tracker, seq.name, protocol)
         if protocol == 'vot':
             result = read_trajectory(box_path, len(seq), dataset.one_based)

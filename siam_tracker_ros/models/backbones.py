@@ -4,6 +4,8 @@ A padded backbone may also define `crop_template(features)` (centre crop of the 
 features, SiamRPN++ style); SiamFCNet calls it when present.
 """
 from siam_tracker_ros.models.alexnet import AlexNet, init_xavier
+from siam_tracker_ros.models.pretrained_backbones import (EfficientNetLite0Backbone,
+                                                          MobileNetV2Backbone)
 
 
 def build_alexnet():
@@ -15,6 +17,8 @@ def build_alexnet():
 
 BACKBONES = {
     'alexnet': build_alexnet,
+    'mobilenetv2': MobileNetV2Backbone,          # ImageNet trunk loaded by training, not here
+    'efficientnet_lite0': EfficientNetLite0Backbone,
 }
 
 

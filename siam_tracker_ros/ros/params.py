@@ -23,7 +23,7 @@ PARAMETERS = {
     'device': ('auto', 'auto, cpu, cuda or cuda:N (the device actually used is logged)'),
     'threads': (1, 'torch CPU threads used for inference'),
     'image_transport': ('raw', "'raw' subscribes to image, 'compressed' to image/compressed"),
-    'qos': ('auto', "auto (match the publishers), reliable or best_effort"),
+    'qos': ('auto', 'auto (match the publishers), reliable or best_effort'),
     'qos_depth': (5, 'subscription queue depth (the node still processes only the newest)'),
     'qos_recheck_period': (0.5, 'seconds between checks of the publishers for QoS auto'),
     'buffer_length': (30, 'frames kept for stamp-matched init (30 = 1 s at 30 Hz)'),

@@ -104,7 +104,8 @@ class TrackerNode(Node):
             tracker = build_tracker(name, weights=weights or None, device=self._params.device,
                                     config_path=self._config_path(name), **(overrides or {}))
             self.get_logger().info(f'tracker {name} on device {tracker.device} '
-                                   f'(weights: {weights or "seeded random init"})')
+                                   f'(weights: {weights or "seeded random init"}; '
+                                   f'config: {self._config_path(name)})')
             self._trackers[name] = tracker
         return self._trackers[name]
 

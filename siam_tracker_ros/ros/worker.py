@@ -111,7 +111,7 @@ class TrackingWorker:
     def _init(self, job: InitJob):
         try:
             job.tracker.init(job.image, job.box)
-        except (ValueError, RuntimeError) as err:
+        except Exception as err:  # noqa: BLE001  reported to the caller, the thread goes on
             job.error = f'{type(err).__name__}: {err}'
             job.done.set()
             return
@@ -143,6 +143,9 @@ class TrackingWorker:
             result = self._tracker.track(image)
         except ValueError as err:
             self._report('input', f'frame skipped: {err}')
+            return
+        except Exception as err:  # noqa: BLE001  e.g. a CUDA error: log it, keep the thread
+            self._report('track', f'frame skipped: {type(err).__name__}: {err}')
             return
         self._status.update(result.score)
         self._tracked += 1

@@ -58,3 +58,26 @@ def test_eval_unknown_layout(tmp_path, capsys):
     assert _run('--dataset', str(tmp_path / 'data'), '--tracker', 'csrt',
                 '--out', str(tmp_path / 'out')) == 2
     assert 'unknown dataset layout' in capsys.readouterr().err
+
+
+def test_eval_got10k_layout_uses_its_protocol_and_absence_labels(tmp_path, capsys):
+    import cv2
+    import numpy as np
+    texture = np.random.default_rng(0).integers(0, 255, (96, 128, 3), dtype=np.uint8)
+    folder = tmp_path / 'GOT-10k' / 'val' / 'GOT-10k_Val_000001'
+    folder.mkdir(parents=True)
+    for i in range(1, 7):
+        cv2.imwrite(str(folder / f'{i:08d}.png'), texture)       # a static scene
+    (folder / 'groundtruth.txt').write_text('40,30,32,24\n' * 5 + '0,0,0,0\n')
+    (folder / 'absence.label').write_text('0\n' * 5 + '1\n')
+    (folder / 'cover.label').write_text('8\n' * 5 + '0\n')
+    (tmp_path / 'GOT-10k' / 'val' / 'list.txt').write_text('GOT-10k_Val_000001\n')
+    code = _run('--dataset', str(tmp_path / 'GOT-10k'), '--tracker', 'csrt',
+                '--out', str(tmp_path / 'out'), '--workers', '1', '--no-progress')
+    assert code == 0
+    out = capsys.readouterr().out
+    assert '## GOT-10k (got10k)' in out and '| Tracker | AO | SR0.5 | SR0.75 | FPS |' in out
+    # a static scene is tracked exactly; the absent last frame is left out, not a failure
+    assert '| csrt | 1.000 | 1.000 | 1.000 |' in out
+    result = tmp_path / 'out' / 'results' / 'GOT-10k' / 'csrt' / 'GOT-10k_Val_000001'
+    assert (result / 'GOT-10k_Val_000001_001.txt').read_text().startswith('40.000,30.000,')

@@ -64,6 +64,20 @@ def test_reset_protocol_failure_near_the_end(tmp_path):
     assert trajectory[17:] == [(2,), (0,), (0,)]
 
 
+def test_reset_protocol_waits_for_ground_truth_to_reinitialise(tmp_path):
+    sequence = _sequence(tmp_path)
+    sequence.boxes[10:12] = np.nan                      # target absent where re-init is due
+    trajectory, _ = track_reset(ScriptedTracker(lose={5}), sequence)
+    assert trajectory[5:13] == [(2,)] + [(0,)] * 6 + [(1,)]
+
+
+def test_one_pass_needs_a_first_box(tmp_path):
+    sequence = _sequence(tmp_path, 3)
+    sequence.boxes[0] = np.nan
+    with pytest.raises(Exception, match='no valid ground-truth box at frame 1'):
+        track_one_pass(ScriptedTracker(), sequence)
+
+
 def test_result_files_round_trip_in_the_dataset_convention(tmp_path):
     box_path, time_path = res.result_paths(tmp_path, 'trk', 'seq', 'vot')
     assert box_path == tmp_path / 'trk' / 'baseline' / 'seq' / 'seq_001.txt'

@@ -195,15 +195,25 @@ class Client:
         """Call ~/reset."""
         return self.call(self.reset_client, Trigger.Request())
 
-    def settle(self, quiet=1.5, timeout=60.0):
-        """Wait until no status arrived for `quiet` s; returns copies of (detections, statuses)."""
+    def settle(self, last_index=None, quiet=1.5, timeout=90.0):
+        """Wait for the node to finish; returns copies of (detections, statuses).
+
+        With `last_index`, wait until the status of that frame arrived (the node always
+        processes the newest frame in the end), then briefly for stragglers; without it, until
+        no status arrived for `quiet` s.
+        """
         deadline, last, seen = time.monotonic() + timeout, time.monotonic(), -1
+        target = None if last_index is None else frame_stamp_ns(last_index)
         while time.monotonic() < deadline:
             with self._lock:
                 count = len(self.statuses)
+                done = target is not None and any(stamp_of(m) == target for m in self.statuses)
+            if done:
+                time.sleep(0.3)
+                break
             if count != seen:
                 seen, last = count, time.monotonic()
-            elif time.monotonic() - last >= quiet:
+            elif target is None and time.monotonic() - last >= quiet:
                 break
             time.sleep(0.05)
         with self._lock:

@@ -65,7 +65,7 @@ def test_launch_command_runs_the_node(description, start_node, sot_dir, tmp_path
         reply = client.init(tuple(boxes[1]))
         assert reply.success, reply.message
         client.stream(frames[2:], first=2)
-        detections, statuses = client.settle()
+        detections, statuses = client.settle(7)
         assert detections and statuses
         assert all(d.header.frame_id == 'camera' for d in detections)
     finally:

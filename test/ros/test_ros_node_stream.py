@@ -6,6 +6,8 @@ import threading
 
 import pytest
 
+from sensor_msgs.msg import Image
+
 from rostest_support import frame_stamp_ns, load_sequence, stamp_of
 
 FRAMES = 45
@@ -28,7 +30,7 @@ def _stream_and_track(client, seq_dir, frame_id, target_id):
 
     client.clear()
     client.stream(frames, frame_id=frame_id, on_frame=on_frame)
-    detections, statuses = client.settle()
+    detections, statuses = client.settle(FRAMES - 1)
     assert responses and responses[0].success, responses and responses[0].message
     assert responses[0].target_id == target_id
     height, width = frames[0].shape[:2]
@@ -50,8 +52,8 @@ def _check_complete(detections, statuses, size, frame_id, target_id):
     for det in dets:
         assert det.header.frame_id == frame_id
         box = det.bbox
-        assert all(math.isfinite(v) for v in (box.center.position.x, box.center.position.y,
-                                               box.size_x, box.size_y))
+        values = (box.center.position.x, box.center.position.y, box.size_x, box.size_y)
+        assert all(math.isfinite(v) for v in values)
         assert 0 <= box.center.position.x < width and 0 <= box.center.position.y < height
         assert box.size_x > 0 and box.size_y > 0
         assert det.results[0].hypothesis.class_id == 'siamfc'
@@ -82,13 +84,18 @@ def test_best_effort_camera_raw(raw_node, client, sot_dir):
     assert client.reset().success
 
 
-def test_compressed_camera(raw_node, start_node, client, sot_dir):
+def test_compressed_camera_with_debug_image(raw_node, start_node, client, sot_dir):
     raw_node.stop()  # one node named siam_tracker at a time
-    node = start_node('-p', 'image_transport:=compressed')
+    node = start_node('-p', 'image_transport:=compressed', '-p', 'publish_debug_image:=true')
+    debug = []
+    sub = client.node.create_subscription(Image, '/siam_tracker/debug_image', debug.append, 10)
     client.make_publisher(compressed=True, reliable=True)
     client.wait_matched(reliable=True)
     dets, stats, size = _stream_and_track(client, sot_dir / 'vot15_ball1', 'cam_jpg', 'jpg')
     processed, _ = _check_complete(dets, stats, size, 'cam_jpg', 'jpg')
     assert processed >= INIT_AT
+    client.node.destroy_subscription(sub)
+    assert {stamp_of(m) for m in debug} <= {stamp_of(d) for d in dets} and debug
+    assert (debug[0].width, debug[0].height, debug[0].encoding) == (*size, 'rgb8')
     assert client.reset().success
     node.stop()

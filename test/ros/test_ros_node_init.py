@@ -53,7 +53,7 @@ def test_init_on_a_frame_five_frames_old(node, client, clip):
 
     client.clear()
     client.stream(frames, on_frame=on_frame)
-    detections, _ = client.settle()
+    detections, _ = client.settle(FRAMES - 1)
     assert responses[0].success, responses[0].message
     index_of = {frame_stamp_ns(i): i for i in range(FRAMES)}
     dets = [d for d in detections if d.id == 'old']
@@ -87,7 +87,7 @@ def test_reinit_replaces_target_and_reset(node, client, clip):
     assert second.success and second.target_id == 'second', second.message
     client.clear()
     client.stream(frames[3:8], first=103)
-    detections, _ = client.settle()
+    detections, _ = client.settle(107)
     assert detections and {d.id for d in detections} == {'second'}
     client.clear()
     reply = client.reset()

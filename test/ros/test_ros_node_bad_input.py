@@ -95,7 +95,7 @@ def test_bad_frames_while_tracking_are_logged_once(node, client, clip):
         time.sleep(0.1)
     client.clear()
     client.stream(frames[2:5], first=70)
-    detections, _ = client.settle()
+    detections, _ = client.settle(72)
     assert detections, 'tracking goes on after bad frames'
     assert node.log().count("unsupported encoding 'yuv422'") == 1, node.log()
     assert client.reset().success
