@@ -32,6 +32,7 @@ from vision_msgs.msg import Detection2D
 
 from siam_tracker_ros import build_tracker
 from siam_tracker_ros.detection_mapping import box_to_bbox_fields
+from siam_tracker_ros.models.weights import resolve_weights
 from siam_tracker_ros.ros.conversions import rgb_to_compressed, rgb_to_image
 from siam_tracker_ros.ros.interfaces import InitTarget, TrackerStatus
 
@@ -46,7 +47,8 @@ def parse_args(argv=None):
     parser.add_argument('--seconds', type=float, default=5.0, help='streaming time per case')
     parser.add_argument('--rate', type=float, default=30.0, help='camera rate (Hz)')
     parser.add_argument('--tracker', default='siamfc')
-    parser.add_argument('--weights', default='', help="'' = seeded random init")
+    parser.add_argument('--weights', default='default',
+                        help="'default' = the shipped weights, '' = seeded random init")
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--profile', choices=('default', 'large_shm'),
                         help='run one Fast DDS profile and print JSON rows (internal)')
@@ -67,8 +69,8 @@ def load_frames(size, count=60):
 
 def bare_step_ms(args, size):
     """Median `track` time of the tracker alone on frames of `size` (ms)."""
-    tracker = build_tracker(args.tracker, weights=args.weights or None, device='cpu',
-                            threads=args.threads)
+    tracker = build_tracker(args.tracker, weights=resolve_weights(args.weights, args.tracker),
+                            device='cpu', threads=args.threads)
     frames, box = load_frames(size, 25)
     tracker.init(frames[0], box)
     times = []

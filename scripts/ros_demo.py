@@ -27,7 +27,8 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2D
 
-from siam_tracker_ros.cli.run_cmd import parse_box, resolve_weights
+from siam_tracker_ros.cli.run_cmd import parse_box
+from siam_tracker_ros.models.weights import resolve_weights
 from siam_tracker_ros.detection_mapping import box_to_bbox_fields, ns_to_stamp, stamp_to_ns
 from siam_tracker_ros.frames import FrameSource, draw_box, first_groundtruth_box
 from siam_tracker_ros.ros.conversions import bbox_to_box, rgb_to_image

@@ -1,5 +1,6 @@
 """`siam-track bench`: per-frame time split into crop / network / decode, per execution path."""
 import statistics
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -7,7 +8,7 @@ import numpy as np
 import torch
 
 from siam_tracker_ros.cli.common import USER_ERRORS, fail
-from siam_tracker_ros.cli.run_cmd import resolve_weights
+from siam_tracker_ros.models.weights import resolve_weights
 from siam_tracker_ros.config import config_dir, read_section
 from siam_tracker_ros.frames import FrameSource, first_groundtruth_box
 from siam_tracker_ros.profiling import count_macs
@@ -98,25 +99,42 @@ def print_speed_table(args, weights) -> None:
 
 
 def print_agreement_table(args, weights) -> None:
+    """Box difference of a path vs fused/fp32: per step (same state in) and over whole runs."""
     torch.set_num_threads(args.threads)
     root = Path(args.sequence).parent
     names = (root / 'list.txt').read_text().split()
     other = parse_path(args.agreement if '/' in args.agreement else f'fused/{args.agreement}')
-    print(f'max |box difference| px, {other} vs fused/fp32, {args.tracker}')
-    print('| sequence | frames | max px | mean px |')
-    print('|---|---|---|---|')
+    print(f'|box difference| px, {other["backend"]}/{other["precision"]} vs fused/fp32, '
+          f'{args.tracker}, weights: {weights or "random"}')
+    print('per step: both paths step from the fp32 state; whole run: each follows its own boxes')
+    print('| sequence | frames | per-step max px | per-step frames > 1 px | '
+          'whole-run max px | whole-run mean px |')
+    print('|---|---|---|---|---|---|')
     for name in names:
-        boxes = [track_all(args.tracker, weights, path, root / name)
-                 for path in (parse_path('fused/fp32'), other)]
-        diff = np.abs(boxes[0] - boxes[1]).max(axis=1)
-        print(f'| {name} | {len(diff)} | {diff.max():.2f} | {diff.mean():.3f} |', flush=True)
+        step, run_a, run_b = compare_paths(args.tracker, weights, other, root / name)
+        run_diff = np.abs(run_a - run_b).max(axis=1)
+        print(f'| {name} | {len(step)} | {step.max():.2f} | {int((step > 1).sum())} | '
+              f'{run_diff.max():.2f} | {run_diff.mean():.2f} |', flush=True)
 
 
-def track_all(name, weights, path, sequence) -> np.ndarray:
-    tracker = build_tracker(name, weights=weights, **path)
+def compare_paths(name, weights, other, sequence):
+    """(per-step max differences, fp32 run boxes, other-path run boxes) on one sequence."""
+    reference = build_tracker(name, weights=weights, **parse_path('fused/fp32'))
+    stepper = build_tracker(name, weights=weights, **other)
+    free = build_tracker(name, weights=weights, **other)
     frames = iter(FrameSource(sequence))
-    tracker.init(next(frames), first_groundtruth_box(sequence))
-    return np.array([tracker.track(frame).box for frame in frames])
+    first, box = next(frames), first_groundtruth_box(sequence)
+    for tracker in (reference, stepper, free):
+        tracker.init(first, box)
+    steps, run_a, run_b = [], [], []
+    for frame in frames:
+        stepper.state = replace(reference.state, center=reference.state.center.copy(),
+                                size=reference.state.size.copy(),
+                                template=stepper.state.template)
+        run_a.append(reference.track(frame).box)
+        steps.append(np.abs(np.subtract(run_a[-1], stepper.track(frame).box)).max())
+        run_b.append(free.track(frame).box)
+    return np.array(steps), np.array(run_a), np.array(run_b)
 
 
 def run(args) -> int:

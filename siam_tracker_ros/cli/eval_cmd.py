@@ -1,7 +1,8 @@
 """`siam-track eval`: run trackers on benchmark datasets and write a report."""
-import os
 import re
 import shlex
+import shutil
+from pathlib import Path
 
 from siam_tracker_ros.cli.common import USER_ERRORS, fail
 from siam_tracker_ros.datasets.layout import layout_names
@@ -20,7 +21,9 @@ def add_parser(subparsers):
                         help='dataset folder(s): OTB-style, UAV123, LaSOT, GOT-10k, VOT, '
                              'TrackingNet')
     parser.add_argument('--tracker', required=True, metavar='NAME[,NAME...]')
-    parser.add_argument('--weights', metavar='FILE', help='weights for registry trackers')
+    parser.add_argument('--weights', default='default', metavar='FILE',
+                        help="weights for registry trackers: 'default' (the shipped ones), "
+                             "'none' (random init) or a file")
     parser.add_argument('--out', required=True, metavar='DIR')
     parser.add_argument('--protocol', metavar='|'.join(PROTOCOLS), default='',
                         help='one or more, comma-separated; default: the layout\'s own '
@@ -48,7 +51,7 @@ def _command(args) -> str:
     words = ['siam-track', 'eval', '--dataset', args.dataset, '--tracker', args.tracker,
              '--out', args.out]
     for flag in ('protocol', 'layout', 'weights', 'max_sequences', 'report'):
-        if getattr(args, flag):
+        if getattr(args, flag) and not (flag == 'weights' and args.weights == 'default'):
             words += [f'--{flag.replace("_", "-")}', str(getattr(args, flag))]
     if args.title != 'Tracking benchmark report':
         words += ['--title', args.title]
@@ -74,9 +77,15 @@ def run(args) -> int:
 
 
 def _write_copy(markdown, out_dir, path) -> None:
-    """Write the report to `path` with its plot links made relative to that file."""
-    prefix = os.path.relpath(out_dir, os.path.dirname(os.path.abspath(path)))
-    text = re.sub(r'^!\[([^\]]*)\]\(([^)/]+\.png)\)$',
-                  lambda m: f'![{m[1]}]({prefix}/{m[2]})', markdown, flags=re.MULTILINE)
-    with open(path, 'w') as f:
-        f.write(text)
+    """Write the report to `path`, its plots copied into `img/` beside it (runs/ is not kept)."""
+    report = Path(path)
+    images = report.parent / 'img'
+
+    def copy_plot(match):
+        images.mkdir(parents=True, exist_ok=True)
+        name = f'{report.stem}_{match[2]}'
+        shutil.copyfile(Path(out_dir) / match[2], images / name)
+        return f'![{match[1]}](img/{name})'
+
+    text = re.sub(r'^!\[([^\]]*)\]\(([^)/]+\.png)\)$', copy_plot, markdown, flags=re.MULTILINE)
+    report.write_text(text)

@@ -7,6 +7,7 @@ from tqdm import tqdm
 
 from siam_tracker_ros.cli.common import USER_ERRORS, add_runtime_arguments, fail, runtime_options
 from siam_tracker_ros.frames import FrameSource, draw_box, first_groundtruth_box
+from siam_tracker_ros.models.weights import resolve_weights
 from siam_tracker_ros.registry import build_tracker
 
 
@@ -31,16 +32,6 @@ def parse_box(text: str) -> tuple:
     if len(values) != 4:
         raise ValueError(f'--init must be x,y,w,h, got {text!r}')
     return tuple(float(v) for v in values)
-
-
-def resolve_weights(text: str, tracker: str):
-    """'none' -> None (random), 'default' -> shipped weights when there are some."""
-    from siam_tracker_ros.models.weights import default_weights
-    if text == 'none':
-        return None
-    if text == 'default':
-        return 'default' if default_weights(tracker) else None
-    return text
 
 
 def run(args) -> int:

@@ -21,7 +21,7 @@ class BenchmarkOptions:
     out_dir: str
     protocols: tuple = ()
     layout: str = None
-    weights: str = None
+    weights: str = 'default'
     device: str = 'cpu'
     workers: int = 2
     max_sequences: int = None

@@ -13,6 +13,7 @@ from siam_tracker_ros.datasets.textio import DatasetError
 from siam_tracker_ros.evaluation.results import is_complete, result_paths, write_result
 from siam_tracker_ros.evaluation.vot_metrics import (VOT_FAILURE, VOT_INIT, VOT_SKIP,
                                                     region_overlap)
+from siam_tracker_ros.models.weights import resolve_weights
 from siam_tracker_ros.registry import UnknownTrackerError, build_tracker, tracker_names
 
 VOT_SKIP_FRAMES = 5
@@ -27,7 +28,7 @@ class RunSpec:
         results_dir: root of the result files (see `results.result_paths`).
         protocol: 'ope', 'got10k' (both one pass from the first frame) or 'vot' (reset).
         one_based: write boxes 1-based (the dataset's own convention).
-        weights: weights file for registry trackers.
+        weights: 'default' (shipped, when there are some), 'none' or a weights file.
         device: torch device for registry trackers.
     """
 
@@ -35,7 +36,7 @@ class RunSpec:
     results_dir: str
     protocol: str = 'ope'
     one_based: bool = True
-    weights: Optional[str] = None
+    weights: Optional[str] = 'default'
     device: str = 'cpu'
 
 
@@ -44,10 +45,10 @@ def tracker_choices() -> list:
     return tracker_names() + baseline_names()
 
 
-def make_tracker(name, weights=None, device='cpu'):
+def make_tracker(name, weights='default', device='cpu'):
     """Build `name` from the registry first, then from the OpenCV baselines."""
     if name in tracker_names():
-        return build_tracker(name, weights=weights, device=device)
+        return build_tracker(name, weights=resolve_weights(weights, name), device=device)
     if name in baseline_names():
         return build_baseline(name)
     raise UnknownTrackerError(f'unknown tracker {name!r}; known: {", ".join(tracker_choices())}')

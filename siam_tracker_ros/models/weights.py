@@ -102,3 +102,16 @@ def default_weights(tracker: str):
         if len(parts) == 2 and parts[0] == tracker and (PACKAGE_WEIGHTS_DIR / parts[1]).is_file():
             return PACKAGE_WEIGHTS_DIR / parts[1]
     return None
+
+
+def resolve_weights(text, tracker: str):
+    """A weights option -> what build_tracker takes.
+
+    'none' or empty -> None (random init); 'default' -> 'default' when `tracker` has shipped
+    weights, else None; anything else is a file path, returned as given.
+    """
+    if not text or text == 'none':
+        return None
+    if text == 'default':
+        return 'default' if default_weights(tracker) else None
+    return text

@@ -24,7 +24,7 @@ PARAMETERS = {
     'threads': (1, 'torch CPU threads used for inference'),
     'image_transport': ('raw', "'raw' subscribes to image, 'compressed' to image/compressed"),
     'qos': ('auto', 'auto (match the publishers), reliable or best_effort'),
-    'qos_depth': (5, 'subscription queue depth (the node still processes only the newest)'),
+    'qos_depth': (30, 'subscription queue depth (the node still processes only the newest)'),
     'qos_recheck_period': (0.5, 'seconds between checks of the publishers for QoS auto'),
     'buffer_length': (30, 'frames kept for stamp-matched init (30 = 1 s at 30 Hz)'),
     'init_stamp_tolerance': (0.01, 'seconds an init stamp may differ from a buffered frame'),

@@ -27,6 +27,7 @@ from siam_tracker_ros.ros.interfaces import InitTarget, TrackerStatus
 from siam_tracker_ros.ros.params import (declare_node_params, declare_tracker_params,
                                          find_config_dir)
 from siam_tracker_ros.ros.worker import InitJob, ResetJob, TrackingWorker
+from siam_tracker_ros.trackers.base import warm_up
 from siam_tracker_ros.runtime import set_threads
 from siam_tracker_ros.types import check_box
 
@@ -106,6 +107,7 @@ class TrackerNode(Node):
             self.get_logger().info(f'tracker {name} on device {tracker.device} '
                                    f'(weights: {weights or "seeded random init"}; '
                                    f'config: {self._config_path(name)})')
+            warm_up(tracker)
             self._trackers[name] = tracker
         return self._trackers[name]
 

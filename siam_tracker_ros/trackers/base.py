@@ -2,6 +2,8 @@
 import abc
 from dataclasses import dataclass
 
+import numpy as np
+
 from siam_tracker_ros.types import TrackResult
 
 
@@ -34,3 +36,11 @@ class Tracker(abc.ABC):
     @abc.abstractmethod
     def track(self, image) -> TrackResult:
         """Locate the object in the next frame."""
+
+
+def warm_up(tracker) -> None:
+    """One init + track on a synthetic frame, so the first real init pays no set-up cost
+    (module preparation, kernel selection) while camera frames keep arriving."""
+    frame = np.random.default_rng(0).integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    tracker.init(frame, (130, 90, 60, 60))
+    tracker.track(frame)

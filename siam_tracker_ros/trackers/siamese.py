@@ -4,6 +4,7 @@ Subclasses provide `build_net(config, backbone)` and the per-frame `_step(image)
 """
 import math
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,8 @@ from siam_tracker_ros.trackers.base import Tracker
 from siam_tracker_ros.types import TrackerStateError, TrackResult, as_rgb_image, check_box
 
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+# Backbones whose bf16 boxes stay within ~1 px of fp32 per step (siam-track bench --agreement).
+BF16_AGREEING_BACKBONES = ('alexnet',)
 
 
 @dataclass
@@ -48,6 +51,9 @@ class SiameseTracker(Tracker):
         payload = self._read_weights(weights)
         torch.manual_seed(seed)
         backbone = payload['backbone'] if payload else config.backbone
+        if precision == 'bf16' and backbone not in BF16_AGREEING_BACKBONES:
+            warnings.warn(f'bf16 with the {backbone} backbone moves boxes by pixels per step '
+                          'versus fp32 (docs/trackers/siamfc.md); prefer fp32 for it')
         self.net = self.build_net(config, backbone).eval()
         if payload:
             apply_state(self.net, payload['state_dict'], self.weights_path)

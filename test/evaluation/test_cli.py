@@ -24,9 +24,11 @@ def test_eval_ope_prints_and_writes_the_report(sot_dir, tmp_path, capsys):
     assert '| Tracker | AUC | P@20 | norm-P@0.2 | SR@0.5 | FPS |' in out
     assert '| mosse |' in out and '| kcf |' in out
     copy = report.read_text()
-    assert copy == (tmp_path / 'report.md').read_text().replace('](sot_', '](../sot_')
-    assert '![sot_ope_success](../sot_ope_success.png)' in copy
-    assert (tmp_path / 'sot_ope_success.png').stat().st_size > 0
+    assert copy == (tmp_path / 'report.md').read_text().replace('](sot_', '](img/table_sot_')
+    assert '![sot_ope_success](img/table_sot_ope_success.png)' in copy
+    copied = report.parent / 'img' / 'table_sot_ope_success.png'
+    assert copied.read_bytes() == (tmp_path / 'sot_ope_success.png').read_bytes()
+    assert copied.stat().st_size > 0
     assert (tmp_path / 'metrics.json').is_file()
     assert (tmp_path / 'results' / 'sot' / 'mosse' / 'dtb70_Surfing06.txt').is_file()
 

@@ -47,7 +47,8 @@ def _check_complete(detections, statuses, size, frame_id, target_id):
     assert [stamp_of(s) for s in stats] == [stamp_of(d) for d in dets]
     dropped = sum(s.dropped_frames for s in stats)
     assert len(indices) - 1 + dropped == FRAMES - 1, (
-        f'{FRAMES - 1} frames after init: {len(indices) - 1} processed, {dropped} dropped')
+        f'{FRAMES - 1} frames after init: {len(indices) - 1} processed, {dropped} dropped; '
+        f'processed {indices}, dropped per status {[s.dropped_frames for s in stats]}')
     width, height = size
     for det in dets:
         assert det.header.frame_id == frame_id

@@ -48,3 +48,12 @@ def test_shipped_weights_follow_a_moving_target():
                 boxes.append(tracker.track(frame).box)
         assert np.isfinite(boxes).all()
         assert abs(boxes[-1][0] - (100 + 4 * 5)) < 12, (path.name, boxes)
+
+
+def test_run_eval_and_node_default_to_the_best_shipped_weights():
+    from siam_tracker_ros.evaluation.runner import make_tracker
+    best = PACKAGE_WEIGHTS_DIR / (PACKAGE_WEIGHTS_DIR / 'DEFAULTS').read_text().split()[1]
+    assert make_tracker('siamfc').weights_path == str(best)          # siam-track eval
+    assert make_tracker('siamfc', 'none').weights_path is None
+    from siam_tracker_ros.registry import build_tracker                # run, bench and the node
+    assert build_tracker('siamfc', weights='default').weights_path == str(best)
