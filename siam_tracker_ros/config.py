@@ -38,17 +38,25 @@ def config_dir() -> Path:
     raise ConfigError('no config directory found; set SIAM_TRACKER_CONFIG_DIR')
 
 
-def read_section(path, section: str) -> dict:
-    """Read `section` from a YAML file, unwrapping an optional `/**: ros__parameters:` envelope."""
-    path = Path(path)
+def read_yaml_mapping(path: Path, error=None, what: str = 'config file') -> dict:
+    """The top-level mapping of a YAML file; a missing file, bad YAML or a non-mapping raises
+    `error` (ConfigError by default) naming the file."""
+    error = error or ConfigError
     if not path.is_file():
-        raise ConfigError(f'config file not found: {path}')
+        raise error(f'{what} not found: {path}')
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
-        raise ConfigError(f'{path}: invalid YAML: {err}') from None
+        raise error(f'{path}: invalid YAML: {err}') from None
     if not isinstance(data, dict):
-        raise ConfigError(f'{path}: top level must be a mapping')
+        raise error(f'{path}: top level must be a mapping')
+    return data
+
+
+def read_section(path, section: str) -> dict:
+    """Read `section` from a YAML file, unwrapping an optional `/**: ros__parameters:` envelope."""
+    path = Path(path)
+    data = read_yaml_mapping(path, ConfigError, 'config file')
     for envelope in ('/**', 'ros__parameters'):
         if isinstance(data.get(envelope), dict):
             data = data[envelope]

@@ -213,19 +213,20 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2] / '.cache' / 'training'
 
 
-def build_mobilenetv2(weights=None, pretrained=True):
-    """MobileNetV2 backbone; loads the ImageNet trunk from `weights` (or the cache) if asked."""
-    net = MobileNetV2Backbone()
+def build_pretrained(backbone_class, source_file, weights=None, pretrained=True):
+    """A pretrained-trunk backbone; loads the ImageNet trunk from `weights` (or the cache)."""
+    net = backbone_class()
     if pretrained:
-        path = weights or default_cache_dir() / 'weights' / MOBILENETV2_FILE
-        net.load_source(read_state_dict(path))
+        net.load_source(read_state_dict(weights or default_cache_dir() / 'weights' / source_file))
     return net
+
+
+def build_mobilenetv2(weights=None, pretrained=True):
+    """MobileNetV2 backbone (ImageNet trunk loaded if asked)."""
+    return build_pretrained(MobileNetV2Backbone, MOBILENETV2_FILE, weights, pretrained)
 
 
 def build_efficientnet_lite0(weights=None, pretrained=True):
-    """EfficientNet-Lite0 backbone; loads the ImageNet trunk if asked."""
-    net = EfficientNetLite0Backbone()
-    if pretrained:
-        path = weights or default_cache_dir() / 'weights' / EFFICIENTNET_LITE0_FILE
-        net.load_source(read_state_dict(path))
-    return net
+    """EfficientNet-Lite0 backbone (ImageNet trunk loaded if asked)."""
+    return build_pretrained(EfficientNetLite0Backbone, EFFICIENTNET_LITE0_FILE, weights,
+                            pretrained)

@@ -7,8 +7,7 @@ import typing
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from siam_tracker_ros.config import read_yaml_mapping
 from siam_tracker_ros.data.augment import AugmentConfig
 
 DATASET_LAYOUTS = ('got10k', 'lasot', 'otb', 'ilsvrc_vid')
@@ -122,13 +121,8 @@ def _build(cls, values, where: str):
 def load_train_config(path) -> TrainConfig:
     """Read and validate a training config; every problem raises TrainConfigError."""
     path = Path(path)
-    if not path.is_file():
-        raise TrainConfigError(f'training config not found: {path}')
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise TrainConfigError(f'{path}: invalid YAML: {err}') from None
-    if not isinstance(data, dict) or set(data) != {'train'}:
+    data = read_yaml_mapping(path, TrainConfigError, 'training config')
+    if set(data) != {'train'}:
         raise TrainConfigError(f'{path}: expected exactly one top-level key "train"')
     config = _build(TrainConfig, data['train'], f'{path}: train')
     for spec in config.data.datasets:
