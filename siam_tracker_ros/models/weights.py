@@ -45,6 +45,7 @@ class InputFormat:
 
 
 IMAGENET_INPUT = InputFormat('RGB', 1 / 255, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+CAFFE_INPUT = InputFormat('BGR', 1.0, (104.00699, 116.66877, 122.67892))   # Caffe VGG: BGR − mean
 
 
 def save_weights(path, state_dict: dict, tracker: str, backbone: str,

@@ -11,6 +11,7 @@ from siam_tracker_ros.config import read_yaml_mapping
 from siam_tracker_ros.data.augment import AugmentConfig
 
 DATASET_LAYOUTS = ('got10k', 'lasot', 'otb', 'ilsvrc_vid')
+INPUTS = ('raw', 'imagenet', 'caffe')   # pixel formats: training/models.py INPUT_FORMATS
 
 
 class TrainConfigError(ValueError):
@@ -80,7 +81,7 @@ class TrainConfig:
 
     def __post_init__(self):
         checks = [(self.optimizer in ('sgd', 'adamw'), 'optimizer must be sgd or adamw'),
-                  (self.input in ('raw', 'imagenet'), 'input must be raw or imagenet'),
+                  (self.input in INPUTS, f'input must be one of {", ".join(INPUTS)}'),
                   (self.epochs >= 1 and self.batch_size >= 1, 'epochs/batch_size must be >= 1'),
                   (self.pairs_per_epoch >= self.batch_size, 'pairs_per_epoch < batch_size'),
                   (self.lr_start > 0 and self.lr_end > 0, 'learning rates must be > 0')]

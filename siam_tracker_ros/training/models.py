@@ -6,12 +6,14 @@ import torch.nn as nn
 from siam_tracker_ros.models import pretrained_backbones as pb
 from siam_tracker_ros.models.backbones import BACKBONES
 from siam_tracker_ros.models.siamfc_net import SiamFCNet
-from siam_tracker_ros.models.weights import IMAGENET_INPUT, InputFormat
+from siam_tracker_ros.models.weights import CAFFE_INPUT, IMAGENET_INPUT, InputFormat
 from siam_tracker_ros.training.config import TrainConfigError
 
 # name -> (architecture, registry weight file name)
 PRETRAINED = {'mobilenetv2': (pb.MobileNetV2Backbone, pb.MOBILENETV2_FILE),
-              'efficientnet_lite0': (pb.EfficientNetLite0Backbone, pb.EFFICIENTNET_LITE0_FILE)}
+              'efficientnet_lite0': (pb.EfficientNetLite0Backbone, pb.EFFICIENTNET_LITE0_FILE),
+              'vgg16': (pb.VGG16Backbone, pb.VGG16_FILE)}
+INPUT_FORMATS = {'raw': InputFormat(), 'imagenet': IMAGENET_INPUT, 'caffe': CAFFE_INPUT}
 
 
 def build_backbone(name: str, pretrained: bool, cache_dir=None) -> nn.Module:
@@ -24,7 +26,7 @@ def build_backbone(name: str, pretrained: bool, cache_dir=None) -> nn.Module:
             if not path.is_file():
                 raise TrainConfigError(f'pretrained weights not found: {path} '
                                        '(run scripts/fetch_training_data.sh)')
-            net.load_source(pb.read_state_dict(path))
+            net.load_source(architecture.read_source(path))
         return net
     if name in BACKBONES:
         if pretrained:
@@ -58,4 +60,4 @@ def frozen_modules(net: nn.Module) -> list:
 
 def input_format(config) -> InputFormat:
     """The pixel format the trained weights expect (stored with them)."""
-    return IMAGENET_INPUT if config.input == 'imagenet' else InputFormat()
+    return INPUT_FORMATS[config.input]

