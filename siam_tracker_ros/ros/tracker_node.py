@@ -27,9 +27,11 @@ from siam_tracker_ros.ros.interfaces import InitTarget, TrackerStatus
 from siam_tracker_ros.ros.params import (declare_node_params, declare_tracker_params,
                                          find_config_dir)
 from siam_tracker_ros.ros.worker import InitJob, ResetJob, TrackingWorker
-from siam_tracker_ros.trackers.base import warm_up
 from siam_tracker_ros.runtime import set_threads
+from siam_tracker_ros.trackers.base import warm_up
 from siam_tracker_ros.types import check_box
+
+OUTPUT_DEPTH = 50
 
 JOB_TIMEOUT_S = 60.0
 
@@ -64,8 +66,9 @@ class TrackerNode(Node):
     def _create_interfaces(self):
         self._image_group = MutuallyExclusiveCallbackGroup()
         self._service_group = MutuallyExclusiveCallbackGroup()
-        self._det_pub = self.create_publisher(Detection2D, '~/detection', 10)
-        self._status_pub = self.create_publisher(TrackerStatus, '~/status', 10)
+        # Small messages: a deep history lets a briefly stalled controller still get every one.
+        self._det_pub = self.create_publisher(Detection2D, '~/detection', OUTPUT_DEPTH)
+        self._status_pub = self.create_publisher(TrackerStatus, '~/status', OUTPUT_DEPTH)
         self._debug_pub = None
         if self._params.publish_debug_image:
             self._debug_pub = self.create_publisher(Image, '~/debug_image', 2)

@@ -131,8 +131,10 @@ class Client:
         reliability = ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT
         msg_type = CompressedImage if compressed else Image
         topic = topic or ('/image/compressed' if compressed else '/image')
+        # 1 s of history: with depth 10, a reliable writer on default Fast DDS (images over UDP)
+        # rarely dropped unacknowledged frames while both processes loaded the 2 cores.
         self.pub = self.node.create_publisher(msg_type, topic,
-                                              QoSProfile(depth=10, reliability=reliability))
+                                              QoSProfile(depth=30, reliability=reliability))
         self.compressed = compressed
 
     def wait_matched(self, reliable, timeout=20.0):

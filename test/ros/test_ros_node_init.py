@@ -61,10 +61,10 @@ def test_init_on_a_frame_five_frames_old(node, client, clip):
     indices = [index_of[stamp_of(d)] for d in dets]
     assert indices[0] == INIT_FRAME
     np.testing.assert_allclose(_det_box(dets[0]), gt[INIT_FRAME], atol=1e-6)
-    # Frames received by the time init ran (up to NEWEST, depending on DDS timing) are caught
+    # Frames received by the time init ran (how many depends on DDS and CPU timing) are caught
     # up in order; later ones follow the newest-frame policy.
     caught_up = int(re.search(r'caught up (\d+) buffered', responses[0].message)[1])
-    assert 1 <= caught_up <= NEWEST - INIT_FRAME, responses[0].message
+    assert caught_up >= 1, responses[0].message
     assert indices[1:caught_up + 1] == list(range(INIT_FRAME + 1, INIT_FRAME + caught_up + 1)), (
         'catch-up processes every buffered frame in order')
     _check_offline_replay(frames, gt, dets, indices)
