@@ -5,9 +5,11 @@ from pathlib import Path
 from siam_tracker_ros.datasets.layout import load_dataset
 from siam_tracker_ros.evaluation import report
 from siam_tracker_ros.evaluation.plots import plot_results
-from siam_tracker_ros.evaluation.results import PROTOCOLS
+from siam_tracker_ros.evaluation.results import PROTOCOLS, check_provenance, weights_identity
 from siam_tracker_ros.evaluation.runner import RunSpec, make_tracker, run_dataset
 from siam_tracker_ros.evaluation.scoring import evaluate
+from siam_tracker_ros.models.weights import default_weights, resolve_weights
+from siam_tracker_ros.registry import tracker_names
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,12 +38,23 @@ def run_protocol(dataset, trackers, protocol, options) -> list:
     results_dir = Path(options.out_dir) / 'results' / dataset.name
     results = []
     for tracker in trackers:
+        check_provenance(results_dir / tracker, run_identity(tracker, options.weights))
         spec = RunSpec(tracker=tracker, results_dir=str(results_dir), protocol=protocol,
                        one_based=dataset.one_based, weights=options.weights,
                        device=options.device)
         run_dataset(spec, dataset.sequences, options.workers, options.progress)
         results.append(evaluate(dataset, tracker, results_dir, protocol))
     return results
+
+
+def run_identity(tracker: str, weights) -> str:
+    """What a tracker's results depend on: its weights (OpenCV baselines have none)."""
+    if tracker not in tracker_names():
+        return 'opencv'
+    tracker_weights = resolve_weights(weights, tracker)
+    if tracker_weights == 'default':
+        tracker_weights = default_weights(tracker)
+    return weights_identity(tracker_weights)
 
 
 def run_benchmark(paths, trackers, options, command='') -> str:

@@ -10,6 +10,8 @@
 Boxes are written in the dataset's own convention (1 is added for 1-based datasets) so the
 files can be fed to the official toolkits; `read_*` converts back to 0-based.
 """
+import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -103,3 +105,29 @@ def read_times(time_path) -> np.ndarray:
     if not time_path.is_file():
         return np.zeros(0)
     return read_rows(time_path, ncols=range(1, 100))[:, 0]
+
+
+def weights_identity(weights) -> str:
+    """What produced a tracker's results: 'none' or the weights file's name and content hash."""
+    if not weights:
+        return 'none'
+    path = Path(weights)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return f'{path.name} sha256:{digest}'
+
+
+def check_provenance(tracker_dir, identity: str) -> None:
+    """Record `identity` in `<tracker_dir>/RUN.json`; refuse to resume results made otherwise.
+
+    Raises:
+        ValueError: the folder holds results of the same tracker with other weights.
+    """
+    record = Path(tracker_dir) / 'RUN.json'
+    if record.is_file():
+        made_with = json.loads(record.read_text()).get('weights')
+        if made_with != identity:
+            raise ValueError(f'{tracker_dir} holds results made with weights {made_with!r}, '
+                             f'not {identity!r}: use a fresh --out or delete that folder')
+        return
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({'weights': identity}) + '\n')

@@ -83,3 +83,14 @@ def test_eval_got10k_layout_uses_its_protocol_and_absence_labels(tmp_path, capsy
     assert '| csrt | 1.000 | 1.000 | 1.000 |' in out
     result = tmp_path / 'out' / 'results' / 'GOT-10k' / 'csrt' / 'GOT-10k_Val_000001'
     assert (result / 'GOT-10k_Val_000001_001.txt').read_text().startswith('40.000,30.000,')
+
+
+def test_resuming_with_other_weights_is_refused(sot_dir, tmp_path, capsys):
+    args = ('--dataset', str(sot_dir / 'vot15_ball1'), '--tracker', 'siamfc', '--out',
+            str(tmp_path), '--workers', '1', '--no-progress')
+    assert _run(*args, '--weights', 'none') == 0
+    capsys.readouterr()
+    assert _run(*args) == 2            # the shipped default weights, same --out
+    err = capsys.readouterr().err
+    assert 'made with weights' in err and 'use a fresh --out' in err
+    assert _run(*args, '--weights', 'none') == 0   # the same weights resume
