@@ -4,9 +4,9 @@ Subclasses provide `build_net(config, backbone)` and the per-frame `_step(image)
 """
 import math
 import time
-import warnings
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import torch
 
@@ -17,10 +17,6 @@ from siam_tracker_ros.ops.crop import crop_patch, image_mean_color, template_sid
 from siam_tracker_ros.runtime import prepare_module, resolve_device, set_threads, to_input
 from siam_tracker_ros.trackers.base import Tracker
 from siam_tracker_ros.types import TrackerStateError, TrackResult, as_rgb_image, check_box
-
-DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
-# Backbones whose bf16 boxes stay within ~1 px of fp32 per step (siam-track bench --agreement).
-BF16_AGREEING_BACKBONES = ('alexnet',)
 
 
 @dataclass
@@ -34,6 +30,20 @@ class TargetState:
     s_x0: float
     pad_color: tuple
     template: torch.Tensor
+
+
+def pink_noise(side: int, seed: int = 0) -> np.ndarray:
+    """side×side×3 uint8 noise with a roughly 1/f spectrum, like natural images.
+
+    Layer statistics on it match real frames closely (white noise understates the
+    precision loss of ill-conditioned blocks about 4×).
+    """
+    rng = np.random.default_rng(seed)
+    field = np.zeros((side, side, 3))
+    for scale in (1, 2, 4, 8, 16, 32):
+        coarse = rng.normal(size=(side // scale + 2, side // scale + 2, 3))
+        field += scale * cv2.resize(coarse, (side, side), interpolation=cv2.INTER_CUBIC)
+    return np.clip(128 + 50 * field / field.std(), 0, 255).astype(np.uint8)
 
 
 class SiameseTracker(Tracker):
@@ -51,9 +61,6 @@ class SiameseTracker(Tracker):
         payload = self._read_weights(weights)
         torch.manual_seed(seed)
         backbone = payload['backbone'] if payload else config.backbone
-        if precision == 'bf16' and backbone not in BF16_AGREEING_BACKBONES:
-            warnings.warn(f'bf16 with the {backbone} backbone moves boxes by pixels per step '
-                          'versus fp32 (docs/trackers/siamfc.md); prefer fp32 for it')
         self.net = self.build_net(config, backbone).eval()
         if payload:
             apply_state(self.net, payload['state_dict'], self.weights_path)
@@ -87,13 +94,18 @@ class SiameseTracker(Tracker):
 
     def features(self, patches: np.ndarray) -> torch.Tensor:
         """Backbone features (fp32) of N×m×m×3 uint8 patches on the chosen path."""
-        x = to_input(patches, self.device, DTYPES[self.precision], self.input_format)
+        x = to_input(patches, self.device, torch.float32, self.input_format)
         if self._embed_source is not self.net.backbone:  # built lazily; tests may swap stubs
             self._embed = prepare_module(self.net.backbone, self.device, self.backend,
-                                         self.precision)
+                                         self.precision, self.calibration_input())
             self._embed_source = self.net.backbone
         with torch.inference_mode():
             return self._embed(x).float()
+
+    def calibration_input(self) -> torch.Tensor:
+        """A fixed fp32 template-sized input for choosing bf16/fp16 blocks (see pink_noise)."""
+        image = pink_noise(self.config.exemplar_size)[None]
+        return to_input(image, self.device, torch.float32, self.input_format)
 
     def template_features(self, patch: np.ndarray) -> torch.Tensor:
         features = self.features(patch[None])
