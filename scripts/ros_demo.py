@@ -46,7 +46,8 @@ def parse_args(argv=None):
     parser.add_argument('--tracker', default='siamfc')
     parser.add_argument('--weights', default='default',
                         help="weights file, 'default' (shipped, if any) or 'none' (random)")
-    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch threads in the node (its default; leave a core to DDS)')
     parser.add_argument('--rate', type=float, default=0.0,
                         help='camera rate in Hz (default: the video rate)')
     parser.add_argument('--max-frames', type=int, default=600)

@@ -6,6 +6,7 @@ Subscribes `image` (sensor_msgs/Image) or `image/compressed`, serves `~/init_tar
 optionally `~/debug_image`. Inference runs in a worker thread on the newest frame only.
 """
 import itertools
+import sys
 import time
 
 import rclpy
@@ -32,6 +33,7 @@ from siam_tracker_ros.trackers.base import warm_up
 from siam_tracker_ros.types import check_box
 
 OUTPUT_DEPTH = 50
+GIL_SWITCH_S = 0.001
 
 JOB_TIMEOUT_S = 60.0
 
@@ -211,6 +213,9 @@ class TrackerNode(Node):
 
 def main(args=None):
     """Run the node until SIGINT/SIGTERM; exit code 1 on a configuration error."""
+    # The executor threads wait for the GIL while the worker runs Python between torch ops;
+    # a 1 ms switch interval (default 5 ms) keeps image callbacks up with the camera.
+    sys.setswitchinterval(GIL_SWITCH_S)
     rclpy.init(args=args)
     node = None
     executor = MultiThreadedExecutor(num_threads=2)
