@@ -8,7 +8,7 @@ from siam_tracker_ros.evaluation.plots import plot_results
 from siam_tracker_ros.evaluation.results import PROTOCOLS, check_provenance, weights_identity
 from siam_tracker_ros.evaluation.runner import RunSpec, make_tracker, run_dataset
 from siam_tracker_ros.evaluation.scoring import evaluate
-from siam_tracker_ros.models.weights import default_weights, resolve_weights
+from siam_tracker_ros.models.weights import resolve_weights
 from siam_tracker_ros.registry import tracker_names
 
 
@@ -51,10 +51,7 @@ def run_identity(tracker: str, weights) -> str:
     """What a tracker's results depend on: its weights (OpenCV baselines have none)."""
     if tracker not in tracker_names():
         return 'opencv'
-    tracker_weights = resolve_weights(weights, tracker)
-    if tracker_weights == 'default':
-        tracker_weights = default_weights(tracker)
-    return weights_identity(tracker_weights)
+    return weights_identity(resolve_weights(weights, tracker))
 
 
 def run_benchmark(paths, trackers, options, command='') -> str:

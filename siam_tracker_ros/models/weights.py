@@ -106,13 +106,13 @@ def default_weights(tracker: str):
 
 
 def resolve_weights(text, tracker: str):
-    """A weights option -> what build_tracker takes.
+    """A weights option -> the weights file build_tracker loads (None: random init).
 
-    'none' or empty -> None (random init); 'default' -> 'default' when `tracker` has shipped
-    weights, else None; anything else is a file path, returned as given.
+    'none' or empty -> None; 'default' -> `tracker`'s shipped weights file, or None when it
+    has none; anything else is a file path, returned as given.
     """
     if not text or text == 'none':
         return None
     if text == 'default':
-        return 'default' if default_weights(tracker) else None
+        return default_weights(tracker)
     return text

@@ -15,7 +15,7 @@ from siam_tracker_ros.models.weights import (InputFormat, WeightsError, apply_st
 from siam_tracker_ros.ops.boxes import clip_xywh, cxcywh_to_xywh, xywh_to_cxcywh
 from siam_tracker_ros.ops.crop import crop_patch, image_mean_color, template_side
 from siam_tracker_ros.runtime import prepare_module, resolve_device, set_threads, to_input
-from siam_tracker_ros.trackers.base import Tracker
+from siam_tracker_ros.trackers.base import Tracker, warm_up
 from siam_tracker_ros.types import TrackerStateError, TrackResult, as_rgb_image, check_box
 
 
@@ -86,18 +86,17 @@ class SiameseTracker(Tracker):
         return payload
 
     def _warm_up(self):
-        if self.backend == 'compiled':
-            image = np.zeros((64, 64, 3), np.uint8)
-            self.init(image, (16, 16, 32, 32))
-            self.track(image)
+        if self.backend == 'compiled':  # compile now, not on the first real frame
+            warm_up(self)
             self.state = None
 
     def features(self, patches: np.ndarray) -> torch.Tensor:
         """Backbone features (fp32) of N×m×m×3 uint8 patches on the chosen path."""
         x = to_input(patches, self.device, torch.float32, self.input_format)
         if self._embed_source is not self.net.backbone:  # built lazily; tests may swap stubs
+            calibration = self.calibration_input() if self.precision != 'fp32' else None
             self._embed = prepare_module(self.net.backbone, self.device, self.backend,
-                                         self.precision, self.calibration_input())
+                                         self.precision, calibration)
             self._embed_source = self.net.backbone
         with torch.inference_mode():
             return self._embed(x).float()
