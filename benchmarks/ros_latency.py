@@ -35,6 +35,7 @@ from siam_tracker_ros.detection_mapping import box_to_bbox_fields
 from siam_tracker_ros.models.weights import resolve_weights
 from siam_tracker_ros.ros.conversions import rgb_to_compressed, rgb_to_image
 from siam_tracker_ros.ros.interfaces import InitTarget, TrackerStatus
+from siam_tracker_ros.ros.workspace import node_command
 
 ROOT = Path(__file__).resolve().parents[1]
 SEQUENCE = ROOT.parent / 'shared' / 'data' / 'sot' / 'vot15_ball1'
@@ -121,13 +122,9 @@ def run_profile(args):
 
 def start_node(args, transport):
     """The installed tracker_node at its defaults (plus tracker, weights, threads)."""
-    prefix = Path(os.environ['SIAM_TRACKER_ROS_WS']) / 'install' / 'siam_tracker_ros'
-    command = [str(prefix / 'lib' / 'siam_tracker_ros' / 'tracker_node'), '--ros-args',
-               '--params-file', str(prefix / 'share' / 'siam_tracker_ros' / 'config' /
-                                    'tracker.yaml'),
-               '-p', f'tracker:={args.tracker}', '-p', f"weights:='{args.weights}'",
-               '-p', f'threads:={args.threads}', '-p', 'device:=cpu',
-               '-p', f'image_transport:={transport}']
+    command = node_command('-p', f'tracker:={args.tracker}', '-p', f"weights:='{args.weights}'",
+                           '-p', f'threads:={args.threads}', '-p', 'device:=cpu',
+                           '-p', f'image_transport:={transport}')
     node = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     time.sleep(1.0)
     return node

@@ -10,7 +10,6 @@ scripts/ros_env.sh keeps DDS on this machine (ROS_LOCALHOST_ONLY=1); wrap the co
 Frames the node skipped to stay on the newest frame are drawn with its last box, in grey.
 """
 import argparse
-import os
 import subprocess
 import threading
 import time
@@ -28,12 +27,13 @@ from std_msgs.msg import Header
 from vision_msgs.msg import Detection2D
 
 from siam_tracker_ros.cli.run_cmd import parse_box
-from siam_tracker_ros.models.weights import resolve_weights
 from siam_tracker_ros.detection_mapping import box_to_bbox_fields, ns_to_stamp, stamp_to_ns
 from siam_tracker_ros.frames import FrameSource, draw_box, first_groundtruth_box
+from siam_tracker_ros.models.weights import resolve_weights
 from siam_tracker_ros.ros.conversions import bbox_to_box, rgb_to_image
 from siam_tracker_ros.ros.interfaces import InitTarget, TrackerStatus
 from siam_tracker_ros.ros.status import STATE_NAMES
+from siam_tracker_ros.ros.workspace import node_command
 
 
 def parse_args(argv=None):
@@ -68,13 +68,9 @@ def load_frames(args):
 
 def start_node(args):
     """The installed tracker_node with config/tracker.yaml and our overrides."""
-    prefix = Path(os.environ['SIAM_TRACKER_ROS_WS']) / 'install' / 'siam_tracker_ros'
     weights = resolve_weights(args.weights, args.tracker) or ''
-    command = [str(prefix / 'lib' / 'siam_tracker_ros' / 'tracker_node'), '--ros-args',
-               '--params-file', str(prefix / 'share' / 'siam_tracker_ros' / 'config' /
-                                    'tracker.yaml'),
-               '-p', f'tracker:={args.tracker}', '-p', f"weights:='{weights}'",
-               '-p', f'threads:={args.threads}']
+    command = node_command('-p', f'tracker:={args.tracker}', '-p', f"weights:='{weights}'",
+                           '-p', f'threads:={args.threads}')
     return subprocess.Popen(command)
 
 

@@ -1,5 +1,4 @@
 """Helpers for the ROS tests: sequences, the tracker node as a process, a streaming client."""
-import os
 import signal
 import subprocess
 import threading
@@ -19,6 +18,7 @@ from std_srvs.srv import Trigger
 from vision_msgs.msg import Detection2D
 
 from siam_tracker_ros.detection_mapping import box_to_bbox_fields, ns_to_stamp, stamp_to_ns
+from siam_tracker_ros.ros import workspace
 from siam_tracker_ros.ros.conversions import rgb_to_compressed, rgb_to_image
 from siam_tracker_ros.ros.interfaces import InitTarget, TrackerStatus
 
@@ -41,19 +41,9 @@ def frame_stamp_ns(index: int) -> int:
     return T0_NS + index * 10**9 // 30
 
 
-def ws_prefix() -> Path:
-    """The colcon install prefix of siam_tracker_ros (scripts/ros_env.sh exports the ws)."""
-    ws = os.environ.get('SIAM_TRACKER_ROS_WS')
-    assert ws, 'source scripts/ros_env.sh first (SIAM_TRACKER_ROS_WS is unset)'
-    return Path(ws) / 'install' / 'siam_tracker_ros'
-
-
 def node_command(*ros_args, params_file=None):
-    """Command line of the installed tracker_node with the repository's config/tracker.yaml."""
-    exe = ws_prefix() / 'lib' / 'siam_tracker_ros' / 'tracker_node'
-    params = params_file or ws_prefix() / 'share' / 'siam_tracker_ros' / 'config' / 'tracker.yaml'
-    return [str(exe), '--ros-args', '--params-file', str(params), '-p', "weights:=''",
-            *ros_args]
+    """The installed tracker_node with config/tracker.yaml and seeded random weights."""
+    return workspace.node_command("-p", "weights:=''", *ros_args, params_file=params_file)
 
 
 class NodeProcess:

@@ -8,10 +8,12 @@ import sys
 import launch_stubs
 import pytest
 
-from rostest_support import Client, load_sequence, ws_prefix
+from siam_tracker_ros.ros.workspace import installed_prefix
 
-SHARE = ws_prefix() / 'share' / 'siam_tracker_ros'
-EXECUTABLE = ws_prefix() / 'lib' / 'siam_tracker_ros' / 'tracker_node'
+from rostest_support import Client, load_sequence
+
+SHARE = installed_prefix() / 'share' / 'siam_tracker_ros'
+EXECUTABLE = installed_prefix() / 'lib' / 'siam_tracker_ros' / 'tracker_node'
 
 
 @pytest.fixture(scope='module')
