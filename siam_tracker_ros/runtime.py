@@ -5,11 +5,15 @@ Execution paths (`backend`):
     fused     conv-BN folded, channels_last memory format.
     compiled  fused + torch.compile with weight freezing (falls back to fused if it fails).
 Precision: fp32, bf16 (CPU autocast-free: weights and inputs in bf16) or fp16 (CUDA only).
+`bf16-checked` / `fp16-checked`: that precision, with each frame's decision checked against
+its rounding and recomputed in fp32 when unsure (trackers/decision_check.py).
+fp32 is IEEE fp32 on every device: on CUDA, cuDNN's TF32 shortcut is off while a tracker runs.
 At bf16/fp16, blocks that lose too much precision on a calibration input stay in fp32.
 """
 import copy
 import logging
 import warnings
+from contextlib import contextmanager
 from typing import Optional
 
 import numpy as np
@@ -19,7 +23,8 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 LOG = logging.getLogger(__name__)
 BACKENDS = ('eager', 'fused', 'compiled')
-PRECISIONS = ('fp32', 'bf16', 'fp16')
+PRECISIONS = ('fp32', 'bf16', 'fp16', 'bf16-checked', 'fp16-checked')
+CHECKED = '-checked'
 # A block whose output is off by more than this (relative L2) at reduced precision stays fp32.
 # bf16 blocks are typically 0.2–0.7 % off; an ill-conditioned BN-folded block up to 8 %.
 BLOCK_TOLERANCE = 0.009
@@ -47,6 +52,21 @@ def resolve_device(requested: str = 'auto') -> torch.device:
     return device
 
 
+@contextmanager
+def exact_fp32(device: torch.device):
+    """Within this block fp32 convolutions on CUDA are IEEE fp32, not TF32 (cuDNN's default
+    on Ampere and later, ~1e-3 relative error), so CUDA fp32 matches the CPU path."""
+    if device.type != 'cuda':
+        yield
+        return
+    saved = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32 = saved
+
+
 def set_threads(threads) -> None:
     """Set torch's intra-op thread count when given (None keeps torch's default)."""
     if threads is not None:
@@ -70,12 +90,18 @@ def fuse_conv_bn(module: nn.Module) -> nn.Module:
     return module
 
 
+def split_precision(name: str):
+    """'bf16-checked' -> ('bf16', True); 'fp32' -> ('fp32', False); unknown names are errors."""
+    if name not in PRECISIONS:
+        raise ValueError(f'unknown precision {name!r}; use one of {", ".join(PRECISIONS)}')
+    return (name[:-len(CHECKED)], True) if name.endswith(CHECKED) else (name, False)
+
+
 def check_options(device: torch.device, backend: str, precision: str) -> None:
     """Reject unknown or impossible backend/precision combinations."""
     if backend not in BACKENDS:
         raise ValueError(f'unknown backend {backend!r}; use one of {", ".join(BACKENDS)}')
-    if precision not in PRECISIONS:
-        raise ValueError(f'unknown precision {precision!r}; use one of {", ".join(PRECISIONS)}')
+    precision, _ = split_precision(precision)
     if precision == 'fp16' and device.type != 'cuda':
         raise ValueError('fp16 needs CUDA; use bf16 on the CPU')
 

@@ -14,8 +14,10 @@ from siam_tracker_ros.frames import FrameSource, first_groundtruth_box
 from siam_tracker_ros.profiling import count_macs
 from siam_tracker_ros.registry import build_tracker
 
-CPU_PATHS = ('eager/fp32', 'fused/fp32', 'compiled/fp32', 'fused/bf16', 'compiled/bf16')
-CUDA_PATHS = ('eager/fp32', 'fused/fp16')
+CPU_PATHS = ('eager/fp32', 'fused/fp32', 'compiled/fp32', 'fused/bf16', 'compiled/bf16',
+             'fused/bf16-checked')
+CUDA_PATHS = ('eager/fp32', 'fused/fp32', 'compiled/fp32', 'fused/fp16', 'compiled/fp16',
+              'fused/bf16', 'fused/fp16-checked')
 DEFAULT_SEQUENCE = Path(__file__).resolve().parents[2].parent / 'shared/data/sot/otb_DragonBaby'
 
 
@@ -62,17 +64,19 @@ def load_frames(sequence, count: int, size=(640, 480)):
 
 
 def time_path(name, weights, path, frames, box):
-    """Median seconds of crop, network, decode and total per tracked frame."""
+    """Median seconds of each timed part per tracked frame, and the mean total ('mean')."""
     tracker = build_tracker(name, weights=weights, **path)
     tracker.init(frames[0], box)
     for frame in frames[1:4]:  # warm-up
         tracker.track(frame)
     tracker.init(frames[0], box)
+    tracker.redone_maps = 0
     rows = []
     for frame in frames[1:]:
         tracker.track(frame)
         rows.append(dict(tracker.last_timing))
-    return tracker, {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+    medians = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+    return tracker, dict(medians, mean=statistics.mean(r['total'] for r in rows))
 
 
 def step_flops(tracker) -> float:
@@ -86,16 +90,23 @@ def print_speed_table(args, weights) -> None:
     frames, box = load_frames(args.sequence, args.frames)
     print(f'{args.tracker}, 640x480, {args.threads} threads, {args.frames} frames, '
           f'weights: {weights or "random"}')
+    print('medians per frame; fps = 1 / mean total (counts the frames a checked path redoes)')
     print('| path | device | crop ms | network ms | decode ms | total ms | fps | GFLOP/s |')
     print('|---|---|---|---|---|---|---|---|')
-    flops = None
+    flops, notes = None, []
     for text in (args.paths.split(',') if args.paths else default_paths()):
         tracker, t = time_path(args.tracker, weights, parse_path(text), frames, box)
         flops = flops or step_flops(build_tracker(args.tracker, weights=weights))
         print(f'| {text.split("@")[0]} | {tracker.device} | {t["crop"] * 1e3:.1f} | '
               f'{t["network"] * 1e3:.1f} | {t["decode"] * 1e3:.1f} | {t["total"] * 1e3:.1f} | '
-              f'{1 / t["total"]:.1f} | {flops / t["network"] / 1e9:.0f} |', flush=True)
+              f'{1 / t["mean"]:.1f} | {flops / t["network"] / 1e9:.0f} |', flush=True)
+        if tracker.checked:
+            notes.append(f'{text}: total includes the check and fp32 redo (median {t["check"] * 1e3:.1f} ms) '
+                         f'and {tracker.redone_maps} of {tracker.config.scale_num * (len(frames) - 1)} maps '
+                         'redone in fp32')
     print(f'network FLOP per step: {flops / 1e9:.1f} G')
+    for note in notes:
+        print(note)
 
 
 def print_agreement_table(args, weights) -> None:
@@ -108,33 +119,41 @@ def print_agreement_table(args, weights) -> None:
           f'{args.tracker}, weights: {weights or "random"}')
     print('per step: both paths step from the fp32 state; whole run: each follows its own boxes')
     print('| sequence | frames | per-step max px | per-step frames > 1 px | '
-          'whole-run max px | whole-run mean px |')
-    print('|---|---|---|---|---|---|')
+          'whole-run max px | whole-run mean px | whole-run maps redone in fp32 |')
+    print('|---|---|---|---|---|---|---|')
     for name in names:
-        step, run_a, run_b = compare_paths(args.tracker, weights, other, root / name)
+        sequence = root / name
+        step, run_a, run_b, redone = compare_paths(args.tracker, weights, other,
+                                                   FrameSource(sequence),
+                                                   first_groundtruth_box(sequence))
         run_diff = np.abs(run_a - run_b).max(axis=1)
         print(f'| {name} | {len(step)} | {step.max():.2f} | {int((step > 1).sum())} | '
-              f'{run_diff.max():.2f} | {run_diff.mean():.2f} |', flush=True)
+              f'{run_diff.max():.2f} | {run_diff.mean():.2f} | {redone} |', flush=True)
 
 
-def compare_paths(name, weights, other, sequence):
-    """(per-step max differences, fp32 run boxes, other-path run boxes) on one sequence."""
-    reference = build_tracker(name, weights=weights, **parse_path('fused/fp32'))
+def compare_paths(name, weights, other: dict, frames, box, reference: str = 'fused/fp32'):
+    """(per-step max differences, reference run boxes, other-path run boxes, response maps
+    the other path's run redid in fp32) over `frames`.
+
+    Per step, the other path steps from a copy of the reference state; the free run follows
+    its own boxes. `frames` is an iterable of RGB frames, the first one the init frame.
+    """
+    ref = build_tracker(name, weights=weights, **parse_path(reference))
     stepper = build_tracker(name, weights=weights, **other)
     free = build_tracker(name, weights=weights, **other)
-    frames = iter(FrameSource(sequence))
-    first, box = next(frames), first_groundtruth_box(sequence)
-    for tracker in (reference, stepper, free):
+    frames = iter(frames)
+    first = next(frames)
+    for tracker in (ref, stepper, free):
         tracker.init(first, box)
     steps, run_a, run_b = [], [], []
     for frame in frames:
-        stepper.state = replace(reference.state, center=reference.state.center.copy(),
-                                size=reference.state.size.copy(),
-                                template=stepper.state.template)
-        run_a.append(reference.track(frame).box)
+        stepper.state = replace(ref.state, center=ref.state.center.copy(),
+                                size=ref.state.size.copy(), template=stepper.state.template,
+                                exact_template=stepper.state.exact_template)
+        run_a.append(ref.track(frame).box)
         steps.append(np.abs(np.subtract(run_a[-1], stepper.track(frame).box)).max())
         run_b.append(free.track(frame).box)
-    return np.array(steps), np.array(run_a), np.array(run_b)
+    return np.array(steps), np.array(run_a), np.array(run_b), free.redone_maps
 
 
 def run(args) -> int:

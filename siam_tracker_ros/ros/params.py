@@ -12,6 +12,7 @@ from rcl_interfaces.msg import ParameterDescriptor
 
 from siam_tracker_ros.config import config_dir, load_config, to_dict
 from siam_tracker_ros.registry import get_entry
+from siam_tracker_ros.runtime import BACKENDS, PRECISIONS
 
 TRANSPORTS = ('raw', 'compressed')
 QOS_MODES = ('auto', 'reliable', 'best_effort')
@@ -22,6 +23,9 @@ PARAMETERS = {
     'weights': ('default', "weights file; 'default' = shipped weights, '' = seeded random init"),
     'device': ('auto', 'auto, cpu, cuda or cuda:N (the device actually used is logged)'),
     'threads': (1, 'torch CPU threads used for inference'),
+    'precision': ('fp32', 'fp32, bf16, bf16-checked (bf16 boxes recomputed in fp32 when '
+                          'unsure), fp16 or fp16-checked (fp16: CUDA only)'),
+    'backend': ('fused', 'eager, fused (conv-BN folded) or compiled (torch.compile)'),
     'image_transport': ('raw', "'raw' subscribes to image, 'compressed' to image/compressed"),
     'qos': ('auto', 'auto (match the publishers), reliable or best_effort'),
     'qos_depth': (30, 'subscription queue depth (the node still processes only the newest)'),
@@ -41,6 +45,8 @@ class NodeParams:
     weights: str
     device: str
     threads: int
+    precision: str
+    backend: str
     image_transport: str
     qos: str
     qos_depth: int
@@ -54,6 +60,10 @@ class NodeParams:
         if self.image_transport not in TRANSPORTS:
             raise ValueError(f'image_transport must be one of {TRANSPORTS}, '
                              f'got {self.image_transport!r}')
+        if self.precision not in PRECISIONS:
+            raise ValueError(f'precision must be one of {PRECISIONS}, got {self.precision!r}')
+        if self.backend not in BACKENDS:
+            raise ValueError(f'backend must be one of {BACKENDS}, got {self.backend!r}')
         if self.qos not in QOS_MODES:
             raise ValueError(f'qos must be one of {QOS_MODES}, got {self.qos!r}')
         for name in ('threads', 'qos_depth', 'buffer_length'):

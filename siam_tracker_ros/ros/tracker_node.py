@@ -108,8 +108,11 @@ class TrackerNode(Node):
             weights = self._params.weights if name == main else (
                 self._params.weights and 'default')
             tracker = build_tracker(name, weights=weights or None, device=self._params.device,
+                                    precision=self._params.precision,
+                                    backend=self._params.backend,
                                     config_path=self._config_path(name), **(overrides or {}))
-            self.get_logger().info(f'tracker {name} on device {tracker.device} '
+            self.get_logger().info(f'tracker {name} on device {tracker.device}, '
+                                   f'{self._params.backend}/{self._params.precision} '
                                    f'(weights: {weights or "seeded random init"}; '
                                    f'config: {self._config_path(name)})')
             warm_up(tracker)
@@ -226,13 +229,16 @@ def main(args=None):
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except (ValueError, KeyError) as err:  # a bad parameter, tracker name or weights file
+        if node is not None and not rclpy.ok():
+            pass  # a signal shut the context down while the executor rebuilt its wait set
+        else:
+            rclpy.logging.get_logger('siam_tracker').fatal(f'{type(err).__name__}: {err}')
+            code = 1
     except Exception:  # noqa: BLE001
         if rclpy.ok():
             raise
         # A signal shut the context down while the executor was rebuilding its wait set.
-    except (ValueError, KeyError) as err:
-        rclpy.logging.get_logger('siam_tracker').fatal(f'{type(err).__name__}: {err}')
-        code = 1
     finally:
         if node is not None:
             node.close()

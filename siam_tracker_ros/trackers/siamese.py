@@ -5,6 +5,7 @@ Subclasses provide `build_net(config, backbone)` and the per-frame `_step(image)
 import math
 import time
 from dataclasses import dataclass
+from typing import Optional
 
 import cv2
 import numpy as np
@@ -14,14 +15,16 @@ from siam_tracker_ros.models.weights import (InputFormat, WeightsError, apply_st
                                              default_weights, load_weights)
 from siam_tracker_ros.ops.boxes import clip_xywh, cxcywh_to_xywh, xywh_to_cxcywh
 from siam_tracker_ros.ops.crop import crop_patch, image_mean_color, template_side
-from siam_tracker_ros.runtime import prepare_module, resolve_device, set_threads, to_input
+from siam_tracker_ros.runtime import (check_options, exact_fp32, prepare_module, resolve_device,
+                                      set_threads, split_precision, to_input)
 from siam_tracker_ros.trackers.base import Tracker, warm_up
 from siam_tracker_ros.types import TrackerStateError, TrackResult, as_rgb_image, check_box
 
 
 @dataclass
 class TargetState:
-    """Mutable per-target state: centre, size, crop sides, padding colour, template features."""
+    """Mutable per-target state: centre, size, crop sides, padding colour, template features
+    (and, for a checked precision, the fp32 template its recomputed frames use)."""
 
     center: np.ndarray
     size: np.ndarray
@@ -30,6 +33,7 @@ class TargetState:
     s_x0: float
     pad_color: tuple
     template: torch.Tensor
+    exact_template: Optional[torch.Tensor] = None
 
 
 def pink_noise(side: int, seed: int = 0) -> np.ndarray:
@@ -57,7 +61,9 @@ class SiameseTracker(Tracker):
         set_threads(threads)
         self.config = config
         self.device = resolve_device(device)
-        self.precision, self.backend = precision, backend
+        check_options(self.device, backend, precision)
+        (self.precision, self.checked), self.backend = split_precision(precision), backend
+        self.redone_maps = 0  # checked precision: response maps redone in fp32
         payload = self._read_weights(weights)
         torch.manual_seed(seed)
         backbone = payload['backbone'] if payload else config.backbone
@@ -66,7 +72,7 @@ class SiameseTracker(Tracker):
             apply_state(self.net, payload['state_dict'], self.weights_path)
         self.input_format = InputFormat.from_dict(payload['input']) if payload else InputFormat()
         self.net.to(self.device)
-        self._embed, self._embed_source = None, None
+        self._embeds, self._embed_source = {}, None
         self.state = None
         self.last_timing = {}
         self._warm_up()
@@ -90,24 +96,29 @@ class SiameseTracker(Tracker):
             warm_up(self)
             self.state = None
 
-    def features(self, patches: np.ndarray) -> torch.Tensor:
-        """Backbone features (fp32) of N×m×m×3 uint8 patches on the chosen path."""
+    def features(self, patches: np.ndarray, exact: bool = False) -> torch.Tensor:
+        """Backbone features (fp32) of N×m×m×3 uint8 patches on the chosen path.
+
+        exact: run the fp32 version of the path (a checked precision's recomputation).
+        """
         x = to_input(patches, self.device, torch.float32, self.input_format)
         if self._embed_source is not self.net.backbone:  # built lazily; tests may swap stubs
-            calibration = self.calibration_input() if self.precision != 'fp32' else None
-            self._embed = prepare_module(self.net.backbone, self.device, self.backend,
-                                         self.precision, calibration)
-            self._embed_source = self.net.backbone
+            self._embeds, self._embed_source = {}, self.net.backbone
+        precision = 'fp32' if exact else self.precision
+        if precision not in self._embeds:
+            calibration = self.calibration_input() if precision != 'fp32' else None
+            self._embeds[precision] = prepare_module(self.net.backbone, self.device,
+                                                     self.backend, precision, calibration)
         with torch.inference_mode():
-            return self._embed(x).float()
+            return self._embeds[precision](x).float()
 
     def calibration_input(self) -> torch.Tensor:
         """A fixed fp32 template-sized input for choosing bf16/fp16 blocks (see pink_noise)."""
         image = pink_noise(self.config.exemplar_size)[None]
         return to_input(image, self.device, torch.float32, self.input_format)
 
-    def template_features(self, patch: np.ndarray) -> torch.Tensor:
-        features = self.features(patch[None])
+    def template_features(self, patch: np.ndarray, exact: bool = False) -> torch.Tensor:
+        features = self.features(patch[None], exact)
         crop = getattr(self.net.backbone, 'crop_template', None)
         return crop(features) if crop else features
 
@@ -120,8 +131,11 @@ class SiameseTracker(Tracker):
         s_x = s_z * cfg.instance_size / cfg.exemplar_size
         pad = image_mean_color(image)
         patch = crop_patch(image, (cx, cy), s_z, cfg.exemplar_size, pad)
+        with exact_fp32(self.device):
+            template = self.template_features(patch)
+            exact = self.template_features(patch, exact=True) if self.checked else None
         self.state = TargetState(np.array([cx, cy]), np.array([w, h]), s_z, s_x, s_x, pad,
-                                 self.template_features(patch))
+                                 template, exact)
         self.on_init(image)
 
     def on_init(self, image) -> None:
@@ -132,7 +146,8 @@ class SiameseTracker(Tracker):
             raise TrackerStateError(f'{self.name}: track() called before init()')
         image = as_rgb_image(image)
         start = time.perf_counter()
-        score = self._step(image)
+        with exact_fp32(self.device):
+            score = self._step(image)
         self.last_timing['total'] = time.perf_counter() - start
         return self._result(image.shape, score)
 

@@ -12,8 +12,10 @@ from siam_tracker_ros.ops.crop import crop_patch
 from siam_tracker_ros.ops.windows import hann2d
 from siam_tracker_ros.registry import register
 from siam_tracker_ros.trackers.base import StatusConfig
+from siam_tracker_ros.trackers.decision_check import SCALE_SURE, SURE, UNSURE, DecisionCheck
 from siam_tracker_ros.trackers.siamese import SiameseTracker
-from siam_tracker_ros.trackers.siamfc_decoder import decode, scale_factors, scale_update
+from siam_tracker_ros.trackers.siamfc_decoder import (decode, scale_factors, scale_penalties,
+                                                      scale_update, upsample)
 
 
 @dataclass(frozen=True)
@@ -46,40 +48,87 @@ class SiamFCConfig(StatusConfig):
 class SiamFCTracker(SiameseTracker):
     """SiamFC: fixed template, n-scale search, cosine window, damped scale update."""
 
+    window = None   # the decoder's Hann window, built for the first maps
+    checker = None  # DecisionCheck of a checked precision, set up at init
+
     def build_net(self, config, backbone: str) -> SiamFCNet:
         return SiamFCNet(build_backbone(backbone))
 
     def on_init(self, image) -> None:
-        self.factors = scale_factors(self.config.scale_num, self.config.scale_step)
-        self.window = None
+        cfg = self.config
+        self.factors = scale_factors(cfg.scale_num, cfg.scale_step)
+        if self.checked:  # measure this precision's error on the target's first frame
+            patches = self.search_patches(image)
+            reduced, exact = self.respond(patches), self.respond(patches, exact=True)
+            self.checker = DecisionCheck(
+                exact.shape, cfg.response_up, scale_penalties(cfg.scale_num, cfg.scale_penalty),
+                cfg.window_influence, self._window(cfg.response_up * exact.shape[-1]))
+            self.checker.measure(reduced, exact)
 
-    def responses(self, image) -> np.ndarray:
-        """Raw n×r×r response logits at the current state, timing crop and network."""
+    def search_patches(self, image) -> np.ndarray:
+        """The n search crops (instance_size², one per scale factor) at the current state."""
         st, cfg = self.state, self.config
-        start = time.perf_counter()
-        patches = np.stack([crop_patch(image, st.center, st.s_x * f, cfg.instance_size,
-                                       st.pad_color) for f in self.factors])
-        cropped = time.perf_counter()
+        return np.stack([crop_patch(image, st.center, st.s_x * f, cfg.instance_size,
+                                    st.pad_color) for f in self.factors])
+
+    def respond(self, patches: np.ndarray, exact: bool = False) -> np.ndarray:
+        """Raw n×r×r response logits of the search crops (exact: the fp32 recomputation)."""
+        template = self.state.exact_template if exact else self.state.template
         with torch.inference_mode():
-            maps = self.net.respond(st.template, self.features(patches))[:, 0]
-            maps = maps.float().cpu().numpy()
-        self.last_timing.update(crop=cropped - start, network=time.perf_counter() - cropped)
-        return maps
+            maps = self.net.respond(template, self.features(patches, exact))[:, 0]
+            return maps.float().cpu().numpy()
 
     def _step(self, image) -> float:
-        cfg = self.config
-        maps = self.responses(image)
-        start = time.perf_counter()
-        if not np.isfinite(maps).all():
-            self.last_timing['decode'] = time.perf_counter() - start
+        cfg, clock = self.config, time.perf_counter
+        start = clock()
+        patches = self.search_patches(image)
+        cropped = clock()
+        maps = self.respond(patches)
+        responded = clock()
+        upsampled = finite_upsampled(maps, cfg.response_up)
+        if self.checked:
+            maps, upsampled = self._checked(patches, maps, upsampled)
+        checked = clock()
+        self.last_timing.update(crop=cropped - start, network=responded - cropped,
+                                check=checked - responded)
+        if upsampled is None:
+            self.last_timing['decode'] = clock() - checked
             return 0.0
-        if self.window is None:
-            self.window = hann2d(cfg.response_up * maps.shape[-1], normalise=True)
         out = decode(maps, self.factors, self.state.s_x, scale_penalty=cfg.scale_penalty,
                      window_influence=cfg.window_influence, response_up=cfg.response_up,
                      total_stride=self.net.stride, instance_size=cfg.instance_size,
-                     window=self.window)
+                     window=self._window(upsampled.shape[-1]), upsampled=upsampled)
         self.move(out.displacement, scale_update(cfg.scale_lr, self.factors[out.scale_index]),
                   image.shape)
-        self.last_timing['decode'] = time.perf_counter() - start
+        self.last_timing['decode'] = clock() - checked
         return 1.0 / (1.0 + math.exp(-out.raw_peak))
+
+    def _checked(self, patches, maps, upsampled):
+        """(maps, upsampled maps) whose decision fp32 would make: the reduced-precision maps
+        when the check is sure, else with the chosen scale's map or every map redone in fp32."""
+        verdict, best = (UNSURE, None) if upsampled is None else self.checker.verdict(maps,
+                                                                                       upsampled)
+        if verdict == SURE:
+            return maps, upsampled
+        if verdict == SCALE_SURE:
+            exact = self.respond(patches[best:best + 1], exact=True)
+            self.checker.measure(maps[best:best + 1], exact)
+            maps, upsampled = maps.copy(), upsampled.copy()
+            maps[best], upsampled[best] = exact[0], upsample(exact, self.config.response_up)[0]
+            self.redone_maps += 1
+            return maps, upsampled
+        exact = self.respond(patches, exact=True)
+        if upsampled is not None:
+            self.checker.measure(maps, exact)
+        self.redone_maps += len(exact)
+        return exact, finite_upsampled(exact, self.config.response_up)
+
+    def _window(self, side: int) -> np.ndarray:
+        if self.window is None or self.window.shape[0] != side:
+            self.window = hann2d(side, normalise=True)
+        return self.window
+
+
+def finite_upsampled(maps: np.ndarray, response_up: int):
+    """`upsample(maps)`, or None when a map holds NaN or inf."""
+    return upsample(maps, response_up) if np.isfinite(maps).all() else None

@@ -38,7 +38,8 @@ def upsample(responses: np.ndarray, up: int) -> np.ndarray:
 
 def decode(responses: np.ndarray, factors: np.ndarray, search_side: float, *,
            scale_penalty: float, window_influence: float, response_up: int,
-           total_stride: int, instance_size: int, window: np.ndarray = None) -> Decoded:
+           total_stride: int, instance_size: int, window: np.ndarray = None,
+           upsampled: np.ndarray = None) -> Decoded:
     """Pick the scale and peak from n raw r×r response maps (steps 3–7 of §1.4).
 
     Args:
@@ -46,23 +47,44 @@ def decode(responses: np.ndarray, factors: np.ndarray, search_side: float, *,
         factors: the n scale factors f_i.
         search_side: s_x, the search window side in image pixels at factor 1.
         window: optional precomputed U×U normalised Hann window.
+        upsampled: optional `upsample(responses, response_up)`, when the caller has it.
     """
-    maps = upsample(responses, response_up)
-    n, size = maps.shape[0], maps.shape[-1]
-    penalties = np.full(n, scale_penalty)
-    penalties[n // 2] = 1.0
-    peaks = maps.reshape(n, -1).max(axis=1)
-    best = int(np.argmax(peaks * penalties))
-    chosen = maps[best] - maps[best].min()
-    chosen = chosen / (chosen.sum() + 1e-16)
+    maps = upsample(responses, response_up) if upsampled is None else upsampled
+    size = maps.shape[-1]
     if window is None:
         window = hann2d(size, normalise=True)
-    chosen = (1 - window_influence) * chosen + window_influence * window
-    py, px = np.unravel_index(int(np.argmax(chosen)), chosen.shape)
+    best, (py, px), peaks = decide(maps, scale_penalties(len(factors), scale_penalty),
+                                   window_influence, window)
     step = total_stride / response_up * search_side * factors[best] / instance_size
     offset = (size - 1) / 2
     displacement = ((px - offset) * step, (py - offset) * step)
-    return Decoded(displacement, best, float(peaks[best]), float(peaks[best] * penalties[best]))
+    penalty = scale_penalties(len(factors), scale_penalty)[best]
+    return Decoded(displacement, best, float(peaks[best]), float(peaks[best] * penalty))
+
+
+def scale_penalties(scale_num: int, scale_penalty: float) -> np.ndarray:
+    """The penalty applied to each scale's peak: 1 for the middle scale, `scale_penalty` else."""
+    penalties = np.full(scale_num, scale_penalty)
+    penalties[scale_num // 2] = 1.0
+    return penalties
+
+
+def decide(maps: np.ndarray, penalties: np.ndarray, window_influence: float,
+           window: np.ndarray):
+    """(scale index, (row, col) of the peak, per-scale peaks) from n upsampled maps."""
+    n = maps.shape[0]
+    peaks = maps.reshape(n, -1).max(axis=1)
+    best = int(np.argmax(peaks * penalties))
+    chosen = position_scores(maps[best], window_influence, window)
+    peak = np.unravel_index(int(np.argmax(chosen)), chosen.shape)
+    return best, (int(peak[0]), int(peak[1])), peaks
+
+
+def position_scores(upsampled_map: np.ndarray, window_influence: float, window: np.ndarray):
+    """The chosen scale's map shifted to 0, normalised to sum 1 and blended with the window."""
+    chosen = upsampled_map - upsampled_map.min()
+    chosen = chosen / (chosen.sum() + 1e-16)
+    return (1 - window_influence) * chosen + window_influence * window
 
 
 def scale_update(scale_lr: float, factor: float) -> float:
