@@ -23,14 +23,14 @@ timeout 240 python3 -m pytest -p no:cacheprovider -q -rA test/core/test_cuda.py 
 fi
 
 ALEXNET=siam_tracker_ros/weights/siamfc_alexnet.pt
+FUSED=eager/fp32@cuda,fused/fp32@cuda,fused/fp16@cuda,fused/bf16@cuda,fused/fp16-checked@cuda
+COMPILED=compiled/fp32@cuda,compiled/fp16@cuda
 section speed, shipped default weights
-timeout 200 "${TRACK[@]}" bench --threads 2 --paths \
-  eager/fp32@cuda,fused/fp32@cuda,compiled/fp32@cuda,fused/fp16@cuda,compiled/fp16@cuda,fused/bf16@cuda,fused/fp16-checked@cuda \
-  2>&1 | tee "$LOGS/bench_default.log" | grep -v Warning
+timeout 200 "${TRACK[@]}" bench --threads 2 --paths "$FUSED,$COMPILED" 2>&1 \
+  | tee "$LOGS/bench_default.log" | grep -v Warning
 section speed, AlexNet weights
-timeout 120 "${TRACK[@]}" bench --threads 2 --weights "$ALEXNET" --paths \
-  eager/fp32@cuda,fused/fp32@cuda,fused/fp16@cuda,fused/bf16@cuda,fused/fp16-checked@cuda \
-  2>&1 | tee "$LOGS/bench_alexnet.log" | grep -v Warning
+timeout 120 "${TRACK[@]}" bench --threads 2 --weights "$ALEXNET" --paths "$FUSED" 2>&1 \
+  | tee "$LOGS/bench_alexnet.log" | grep -v Warning
 
 for weights in default "$ALEXNET"; do
   for path in ${AGREEMENT_PATHS:-fused/fp32@cuda fused/fp16@cuda fused/fp16-checked@cuda}; do

@@ -41,16 +41,21 @@ def read_rows(path, ncols=(4,), allow_nan=True) -> np.ndarray:
 def read_lines(path, ncols=(4,), allow_nan=True) -> list:
     """Like `read_rows`, but lines may differ in length: a list of (line number, values)."""
     path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f'{path}: file not found')
-    rows = []
-    with open(path, encoding='utf-8', errors='replace') as f:
-        for number, line in enumerate(f, start=1):
-            if line.strip():
-                rows.append((number, _parse_line(path, number, line.strip(), ncols, allow_nan)))
+    rows = [(number, _parse_line(path, number, text, ncols, allow_nan))
+            for number, text in _numbered_lines(path) if text]
     if not rows:
         raise DatasetError(f'{path}: no annotation lines')
     return rows
+
+
+def _numbered_lines(path):
+    """(line number, stripped text) of each line of a text file that must exist."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f'{path}: file not found')
+    with open(path, encoding='utf-8', errors='replace') as f:
+        for number, line in enumerate(f, start=1):
+            yield number, line.strip()
 
 
 def _parse_line(path, number, text, ncols, allow_nan) -> list:
@@ -76,20 +81,15 @@ def read_flags(path, length=None) -> np.ndarray:
     Raises:
         DatasetError: for a non-integer value or, when `length` is given, a count mismatch.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f'{path}: file not found')
     values = []
-    with open(path, encoding='utf-8', errors='replace') as f:
-        for number, line in enumerate(f, start=1):
-            for part in _SEPARATORS.split(line.strip()):
-                if not part:
-                    continue
-                try:
-                    values.append(int(float(part)))
-                except ValueError:
-                    raise DatasetError(
-                        f'{path}:{number}: not an integer label: {part!r}') from None
+    for number, text in _numbered_lines(path):
+        for part in _SEPARATORS.split(text):
+            if not part:
+                continue
+            try:
+                values.append(int(float(part)))
+            except ValueError:
+                raise DatasetError(f'{path}:{number}: not an integer label: {part!r}') from None
     if length is not None and len(values) != length:
         raise DatasetError(f'{path}: {len(values)} labels for {length} frames')
     return np.asarray(values, dtype=np.int64)

@@ -94,7 +94,11 @@ class SiameseTracker(Tracker):
     def _warm_up(self):
         if self.backend == 'compiled':  # compile now, not on the first real frame
             warm_up(self)
+            self.warm_up_other_shapes()
             self.state = None
+
+    def warm_up_other_shapes(self) -> None:
+        """Hook: after `warm_up`, run the input shapes a real run may meet later."""
 
     def features(self, patches: np.ndarray, exact: bool = False) -> torch.Tensor:
         """Backbone features (fp32) of N×m×m×3 uint8 patches on the chosen path.

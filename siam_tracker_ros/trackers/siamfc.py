@@ -65,6 +65,12 @@ class SiamFCTracker(SiameseTracker):
                 cfg.window_influence, self._window(cfg.response_up * exact.shape[-1]))
             self.checker.measure(reduced, exact)
 
+    def warm_up_other_shapes(self) -> None:
+        """A checked precision may redo one scale's map alone: compile that batch size too."""
+        if self.checked:
+            side = self.config.instance_size
+            self.respond(np.zeros((1, side, side, 3), np.uint8), exact=True)
+
     def search_patches(self, image) -> np.ndarray:
         """The n search crops (instance_size², one per scale factor) at the current state."""
         st, cfg = self.state, self.config

@@ -61,28 +61,28 @@ def source_state(name: str):
         return random_state(), False
 
 
+def assert_matches_source(net, forward, state, x, low_upto, high_upto):
+    """The converted net's low and high parts equal the reference forward over the source."""
+    net.eval().load_source(state)
+    low = net.low(x)
+    torch.testing.assert_close(low, forward(state, x, upto=low_upto), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(net.high(low), forward(state, x, upto=high_upto),
+                               rtol=1e-4, atol=1e-4)
+
+
 @torch.no_grad()
 def test_mobilenetv2_conversion_matches_source():
     state, _ = source_state('mobilenetv2')
-    x = photo_tensor()
-    net = pb.MobileNetV2Backbone(dilated=False).eval()
-    net.load_source(state)
-    low = net.low(x)
-    torch.testing.assert_close(low, mobilenetv2_forward(state, x, upto=6), rtol=1e-4, atol=1e-4)
-    torch.testing.assert_close(net.high(low), mobilenetv2_forward(state, x, upto=13),
-                               rtol=1e-4, atol=1e-4)
+    assert_matches_source(pb.MobileNetV2Backbone(dilated=False), mobilenetv2_forward, state,
+                          photo_tensor(), 6, 13)
 
 
 @torch.no_grad()
 def test_efficientnet_lite0_conversion_matches_source():
     state, real = source_state('efficientnet_lite0')
     x = photo_tensor()
-    net = pb.EfficientNetLite0Backbone(dilated=False).eval()
-    net.load_source(state)
-    low = net.low(x)
-    torch.testing.assert_close(low, lite0_forward(state, x, upto=5), rtol=1e-4, atol=1e-4)
-    torch.testing.assert_close(net.high(low), lite0_forward(state, x, upto=11),
-                               rtol=1e-4, atol=1e-4)
+    assert_matches_source(pb.EfficientNetLite0Backbone(dilated=False), lite0_forward, state, x,
+                          5, 11)
     if real:   # the source weights themselves are right: ImageNet top-5 on the photo
         top5 = lite0_forward(state, x, upto=16, classify=True)[0].topk(5).indices.tolist()
         assert SQUIRREL_CLASSES & set(top5), top5
