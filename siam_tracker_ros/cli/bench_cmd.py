@@ -101,8 +101,9 @@ def print_speed_table(args, weights) -> None:
               f'{t["network"] * 1e3:.1f} | {t["decode"] * 1e3:.1f} | {t["total"] * 1e3:.1f} | '
               f'{1 / t["mean"]:.1f} | {flops / t["network"] / 1e9:.0f} |', flush=True)
         if tracker.checked:
-            notes.append(f'{text}: total includes the check and fp32 redo (median {t["check"] * 1e3:.1f} ms) '
-                         f'and {tracker.redone_maps} of {tracker.config.scale_num * (len(frames) - 1)} maps '
+            maps = tracker.config.scale_num * (len(frames) - 1)
+            notes.append(f'{text}: total includes the check and fp32 redo (median '
+                         f'{t["check"] * 1e3:.1f} ms) and {tracker.redone_maps} of {maps} maps '
                          'redone in fp32')
     print(f'network FLOP per step: {flops / 1e9:.1f} G')
     for note in notes:

@@ -44,7 +44,8 @@ class SiamFCConfig(StatusConfig):
             raise ValueError('exemplar_size must be smaller than instance_size')
 
 
-@register('siamfc', SiamFCConfig, 'SiamFC-3s, full cross-correlation; AlexNet or MobileNetV2 backbone')
+@register('siamfc', SiamFCConfig,
+          'SiamFC-3s, full cross-correlation; AlexNet or MobileNetV2 backbone')
 class SiamFCTracker(SiameseTracker):
     """SiamFC: fixed template, n-scale search, cosine window, damped scale update."""
 

@@ -53,13 +53,12 @@ def decode(responses: np.ndarray, factors: np.ndarray, search_side: float, *,
     size = maps.shape[-1]
     if window is None:
         window = hann2d(size, normalise=True)
-    best, (py, px), peaks = decide(maps, scale_penalties(len(factors), scale_penalty),
-                                   window_influence, window)
+    penalties = scale_penalties(len(factors), scale_penalty)
+    best, (py, px), peaks = decide(maps, penalties, window_influence, window)
     step = total_stride / response_up * search_side * factors[best] / instance_size
     offset = (size - 1) / 2
     displacement = ((px - offset) * step, (py - offset) * step)
-    penalty = scale_penalties(len(factors), scale_penalty)[best]
-    return Decoded(displacement, best, float(peaks[best]), float(peaks[best] * penalty))
+    return Decoded(displacement, best, float(peaks[best]), float(peaks[best] * penalties[best]))
 
 
 def scale_penalties(scale_num: int, scale_penalty: float) -> np.ndarray:
