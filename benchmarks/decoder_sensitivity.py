@@ -13,7 +13,7 @@ import torch
 
 from siam_tracker_ros.frames import FrameSource, first_groundtruth_box
 from siam_tracker_ros.models.weights import resolve_weights
-from siam_tracker_ros.registry import build_tracker
+from siam_tracker_ros.build import build_tracker
 
 DEV_SET = Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / 'sot'
 

@@ -32,7 +32,7 @@ from siam_tracker_ros.frames import FrameSource, draw_box, first_groundtruth_box
 from siam_tracker_ros.models.weights import resolve_weights
 from siam_tracker_ros.ros.conversions import bbox_to_box, rgb_to_image
 from siam_tracker_ros.ros.interfaces import InitTarget, TrackerStatus
-from siam_tracker_ros.ros.status import STATE_NAMES
+from siam_tracker_ros.status import STATE_NAMES
 from siam_tracker_ros.ros.workspace import node_command
 
 

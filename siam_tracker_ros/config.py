@@ -8,8 +8,10 @@ training and evaluation. Its shape is a ROS parameters file::
         siamfc:
           window_influence: 0.176
 
-The envelope is optional for the core; the `<tracker>` section is required. Unknown keys are
-errors, and values are checked against the field types.
+The envelope is optional for the core; the `<tracker>` section is required. The file is the
+one source of every value: the config dataclasses declare types, checks and documentation but
+no defaults, so a missing key is an error, as is an unknown one; values are checked against
+the field types.
 """
 import dataclasses
 import os
@@ -77,13 +79,18 @@ def _coerce(cls, name: str, value, expected):
 
 
 def from_dict(cls, values: dict, source: str = 'overrides'):
-    """Build the frozen dataclass `cls` from defaults updated by `values` (strict)."""
+    """Build the frozen dataclass `cls` from `values` (strict: every field without a default
+    must be given, unknown keys are errors)."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
         raise ConfigError(f'{source}: unknown {cls.__name__} key(s): {", ".join(unknown)}; '
                           f'known: {", ".join(sorted(fields))}')
     coerced = {k: _coerce(cls, k, v, fields[k].type) for k, v in values.items()}
+    missing = [name for name, f in fields.items() if name not in values
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise ConfigError(f'{source}: missing {cls.__name__} key(s): {", ".join(missing)}')
     try:
         return cls(**coerced)
     except (TypeError, ValueError) as err:

@@ -3,8 +3,9 @@ import torch
 import torch.nn as nn
 
 
-def count_macs(module: nn.Module, *inputs) -> int:
-    """MACs of Conv2d and Linear layers in one forward pass of `module` on `inputs`."""
+def count_macs(module: nn.Module, *inputs, call=None) -> int:
+    """MACs of `module`'s Conv2d and Linear layers in one forward pass on `inputs`, or in
+    `call()` when given (e.g. one method of a network)."""
     total = 0
 
     def conv_hook(layer, _, output):
@@ -20,7 +21,7 @@ def count_macs(module: nn.Module, *inputs) -> int:
              for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     try:
         with torch.inference_mode():
-            module(*inputs)
+            call() if call is not None else module(*inputs)
     finally:
         for hook in hooks:
             hook.remove()

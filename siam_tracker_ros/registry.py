@@ -1,7 +1,14 @@
-"""The explicit tracker registry and `build_tracker`, the one way to construct a tracker."""
-from dataclasses import dataclass
+"""The explicit tracker registry: one entry per tracker, with everything every tool needs.
 
-from siam_tracker_ros.config import load_config
+A leaf module: it imports no tracker. Trackers register themselves when
+`siam_tracker_ros.trackers` is imported (the package `__init__` does that), so every tool
+(`build_tracker`, `siam-track`, training, the node) sees the same entries.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+from siam_tracker_ros.config import config_dir
 
 
 class UnknownTrackerError(KeyError):
@@ -13,31 +20,51 @@ class UnknownTrackerError(KeyError):
 
 @dataclass(frozen=True)
 class TrackerEntry:
-    """What the registry knows about one tracker."""
+    """What every tool needs to know about one tracker.
+
+    Attributes:
+        name: the registry key (`--tracker`, the node's `tracker` parameter).
+        tracker_class: the `SiameseTracker` subclass; its crops, decode and update are the
+            tracker's decoder.
+        config_class: the frozen config dataclass; `config/<name>.yaml` holds its values.
+        build_net: `(config, backbone: Optional[str], pretrained_dir: Optional[Path])` -> the
+            network (template / search / head, see docs/architecture.md). `backbone` is the
+            weights file's own backbone name (None: the config's); `pretrained_dir` holds
+            ImageNet trunk files for training (None: random trunk).
+        objective: how a training batch is built and its loss (`training.objectives`).
+        summary: one line for `siam-track list`.
+        weight_sources: other trackers whose weights files this one also accepts.
+        config_file: the config YAML when it does not live in `config/` (plugins).
+    """
 
     name: str
     tracker_class: type
     config_class: type
+    build_net: Callable
+    objective: object
     summary: str
+    weight_sources: tuple = ()
+    config_file: Optional[Path] = None
+
+    @property
+    def config_path(self) -> Path:
+        """The YAML file with this tracker's settings."""
+        return Path(self.config_file) if self.config_file else config_dir() / f'{self.name}.yaml'
 
 
 TRACKERS = {}
 
 
-def register(name: str, config_class: type, summary: str):
-    """Class decorator that adds a tracker class to `TRACKERS` under `name`."""
-    def add(tracker_class):
-        if name in TRACKERS:
-            raise ValueError(f'tracker {name!r} registered twice')
-        tracker_class.name = name
-        TRACKERS[name] = TrackerEntry(name, tracker_class, config_class, summary)
-        return tracker_class
-    return add
+def register(entry: TrackerEntry) -> TrackerEntry:
+    """Add `entry` to the registry; a name registered twice is an error."""
+    if entry.name in TRACKERS:
+        raise ValueError(f'tracker {entry.name!r} registered twice')
+    TRACKERS[entry.name] = entry
+    return entry
 
 
 def get_entry(name: str) -> TrackerEntry:
     """The registry entry for `name`, or a clear UnknownTrackerError."""
-    _ensure_loaded()
     if name not in TRACKERS:
         raise UnknownTrackerError(
             f'unknown tracker {name!r}; registered: {", ".join(tracker_names())}')
@@ -46,28 +73,4 @@ def get_entry(name: str) -> TrackerEntry:
 
 def tracker_names() -> list:
     """Registered tracker names, sorted."""
-    _ensure_loaded()
     return sorted(TRACKERS)
-
-
-def build_tracker(name: str, weights=None, device: str = 'cpu', config_path=None,
-                  **options):
-    """Construct tracker `name` from `config/<name>.yaml` (or `config_path`).
-
-    Args:
-        name: a registered tracker name.
-        weights: path of a weights file; None gives a seeded random initialisation,
-            'default' the best shipped weights when the tracker has some.
-        device: 'cpu', 'cuda', 'cuda:N' or 'auto'.
-        config_path: a YAML file to read instead of `config/<name>.yaml`.
-        **options: runtime options of the tracker class (precision, threads, ...) or
-            config field overrides; unknown names are errors.
-    """
-    entry = get_entry(name)
-    runtime = {k: options.pop(k) for k in list(options) if k in entry.tracker_class.RUNTIME_OPTIONS}
-    config = load_config(entry.config_class, name, config_path, **options)
-    return entry.tracker_class(config, weights=weights, device=device, **runtime)
-
-
-def _ensure_loaded():
-    import siam_tracker_ros.trackers  # noqa: F401  (explicit imports fill TRACKERS)

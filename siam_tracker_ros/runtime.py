@@ -5,15 +5,15 @@ Execution paths (`backend`):
     fused     conv-BN folded, channels_last memory format.
     compiled  fused + torch.compile with weight freezing (falls back to fused if it fails).
 Precision: fp32, bf16 (CPU autocast-free: weights and inputs in bf16) or fp16 (CUDA only).
-`bf16-checked` / `fp16-checked`: that precision, with each frame's decision checked against
-its rounding and recomputed in fp32 when unsure (trackers/decision_check.py).
 fp32 is IEEE fp32 on every device: on CUDA, cuDNN's TF32 shortcut is off while a tracker runs.
 At bf16/fp16, blocks that lose too much precision on a calibration input stay in fp32.
+A `NetworkRunner` applies the path to the whole network (trunk, neck and head).
 """
 import copy
 import logging
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
@@ -23,8 +23,8 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 LOG = logging.getLogger(__name__)
 BACKENDS = ('eager', 'fused', 'compiled')
-PRECISIONS = ('fp32', 'bf16', 'fp16', 'bf16-checked', 'fp16-checked')
-CHECKED = '-checked'
+PRECISIONS = ('fp32', 'bf16', 'fp16')
+DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 # A block whose output is off by more than this (relative L2) at reduced precision stays fp32.
 # bf16 blocks are typically 0.2–0.7 % off; an ill-conditioned BN-folded block up to 8 %.
 BLOCK_TOLERANCE = 0.009
@@ -90,70 +90,121 @@ def fuse_conv_bn(module: nn.Module) -> nn.Module:
     return module
 
 
-def split_precision(name: str):
-    """'bf16-checked' -> ('bf16', True); 'fp32' -> ('fp32', False); unknown names are errors."""
-    if name not in PRECISIONS:
-        raise ValueError(f'unknown precision {name!r}; use one of {", ".join(PRECISIONS)}')
-    return (name[:-len(CHECKED)], True) if name.endswith(CHECKED) else (name, False)
-
-
 def check_options(device: torch.device, backend: str, precision: str) -> None:
     """Reject unknown or impossible backend/precision combinations."""
     if backend not in BACKENDS:
         raise ValueError(f'unknown backend {backend!r}; use one of {", ".join(BACKENDS)}')
-    precision, _ = split_precision(precision)
+    if precision not in PRECISIONS:
+        raise ValueError(f'unknown precision {precision!r}; use one of {", ".join(PRECISIONS)}')
     if precision == 'fp16' and device.type != 'cuda':
         raise ValueError('fp16 needs CUDA; use bf16 on the CPU')
 
 
-def prepare_module(module: nn.Module, device: torch.device, backend: str, precision: str,
-                   calibration: Optional[torch.Tensor] = None):
-    """Return a callable for inference of `module` on the chosen path; it takes fp32 input.
+@dataclass(frozen=True)
+class ExecutionPath:
+    """Where and how a tracker's network runs."""
 
-    With `calibration` (an fp32 input), bf16/fp16 run an fp32 prefix up to the last block
-    that loses more than BLOCK_TOLERANCE at that precision (see `fp32_prefix`).
+    device: torch.device
+    backend: str = 'fused'
+    precision: str = 'fp32'
+
+    def __post_init__(self):
+        check_options(self.device, self.backend, self.precision)
+
+    def __str__(self):
+        return f'{self.backend}/{self.precision}'
+
+
+class NetworkRunner:
+    """A tracker network on one execution path; its methods take N×m×m×3 uint8 RGB patches.
+
+    The network contract (docs/architecture.md): `template(z) -> kernel`,
+    `search(x) -> features`, `head(kernel, features) -> maps`. The whole network is
+    prepared: conv-BN folding and channels_last (fused, compiled), bf16/fp16 weights with an
+    fp32 prefix where a block loses too much precision on `calibration` (a template-sized
+    uint8 batch), and torch.compile of the per-frame call (compiled). Outputs are in the
+    path's dtype.
     """
-    check_options(device, backend, precision)
-    module = module.eval().to(device)
-    if backend != 'eager':
-        module = fuse_conv_bn(module).to(memory_format=torch.channels_last)
-    elif precision != 'fp32':
-        module = copy.deepcopy(module)  # the caller's module stays fp32
-    dtype = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}[precision]
-    if dtype is not torch.float32 and calibration is not None:
-        module = calibrated(module, dtype, calibration.to(device))
-    elif dtype is not torch.float32:
-        module = mixed_precision(module, dtype, [])
-    if backend == 'compiled':
-        module = _compile(module)
-    return module
+
+    def __init__(self, net: nn.Module, device: torch.device, backend: str, precision: str,
+                 input_format, calibration: Optional[np.ndarray] = None):
+        check_options(device, backend, precision)
+        self.device, self.input_format = device, input_format
+        self.source = net
+        dtype = DTYPES[precision]
+        module = net.eval().to(device)
+        if backend != 'eager':
+            module = fuse_conv_bn(module).to(memory_format=torch.channels_last)
+        elif dtype is not torch.float32:
+            module = copy.deepcopy(module)  # the caller's network stays fp32
+        self.input_dtype = torch.float32
+        if dtype is not torch.float32:
+            sample = self.inputs(calibration) if calibration is not None else None
+            module, self.input_dtype = reduced_precision(module, dtype, sample)
+        self.net = module
+        self._respond = _compile(self._search_head) if backend == 'compiled' else \
+            self._search_head
+
+    def inputs(self, patches: np.ndarray) -> torch.Tensor:
+        """Patches as the network's input tensor (the weights' pixel format)."""
+        return to_input(patches, self.device, torch.float32, self.input_format)
+
+    def template(self, patches: np.ndarray):
+        """The kernel of template patches (N×Z×Z×3)."""
+        with torch.inference_mode():
+            return self.net.template(self.inputs(patches).to(self.input_dtype))
+
+    def search(self, patches: np.ndarray):
+        """The search features of patches (N×X×X×3)."""
+        with torch.inference_mode():
+            return self.net.search(self.inputs(patches).to(self.input_dtype))
+
+    def respond(self, kernel, patches: np.ndarray):
+        """head(kernel, search(patches)): the per-frame network call."""
+        with torch.inference_mode():
+            return self._respond(kernel, self.inputs(patches).to(self.input_dtype))
+
+    def _search_head(self, kernel, x):
+        return self.net.head(kernel, self.net.search(x))
 
 
-class Cast(nn.Module):
-    """Runs `block` (may be empty) on its input, then casts the result to `dtype`."""
+def reduced_precision(net: nn.Module, dtype, sample: Optional[torch.Tensor]):
+    """(`net` at `dtype`, the input dtype it takes). With an fp32 `sample` (template input),
+    the blocks up to the last one that loses more than BLOCK_TOLERANCE stay fp32 (see
+    `fp32_prefix`); then the network takes fp32 input."""
+    prefix = fp32_prefix(net, dtype, sample) if sample is not None else []
+    mixed = mixed_precision(copy.deepcopy(net) if prefix else net, dtype, prefix)
+    if not prefix:
+        return mixed, dtype
+    try:
+        with torch.no_grad():
+            mixed.template(sample.to(memory_format=torch.channels_last))
+            mixed.search(sample.to(memory_format=torch.channels_last))
+    except RuntimeError as err:  # e.g. the prefix ends inside one of two branches
+        LOG.warning('no %s split for this network (%s); running it in fp32', dtype, err)
+        return net, torch.float32
+    return mixed, torch.float32
 
-    def __init__(self, dtype, block: Optional[nn.Module] = None):
-        super().__init__()
-        self.dtype, self.block = dtype, block
 
-    def forward(self, x):
-        return (self.block(x) if self.block is not None else x).to(self.dtype)
-
-
-def blocks(module: nn.Module):
-    """(parent, key, name) of each block: the elements of Sequential children, other children."""
+def blocks(module: nn.Module, prefix: str = ''):
+    """(parent, key, name) of each block in module order: the elements of Sequentials, and
+    children without Sequentials inside; other children are searched recursively."""
     for name, child in module.named_children():
+        path = f'{prefix}{name}'
         if isinstance(child, nn.Sequential):
             for key in child._modules:
-                yield child, key, f'{name}.{key}'
+                yield child, key, f'{path}.{key}'
+        elif any(isinstance(m, nn.Sequential) for m in child.modules()):
+            yield from blocks(child, f'{path}.')
         else:
-            yield module, name, name
+            yield module, name, path
 
 
 @torch.no_grad()
-def block_errors(module: nn.Module, dtype, sample: torch.Tensor) -> dict:
-    """Relative L2 error of each block at `dtype` given its exact fp32 input, in run order."""
-    found = list(blocks(module))
+def block_errors(net: nn.Module, dtype, sample: torch.Tensor) -> dict:
+    """Relative L2 error of each block at `dtype` given its exact fp32 input, in run order
+    of `net.template(sample)`."""
+    found = list(blocks(net))
     records = {}
 
     def recorder(name):
@@ -164,25 +215,27 @@ def block_errors(module: nn.Module, dtype, sample: torch.Tensor) -> dict:
     hooks = [parent._modules[key].register_forward_hook(recorder(name))
              for parent, key, name in found]
     try:
-        module(sample.to(memory_format=torch.channels_last))
+        net.template(sample.to(memory_format=torch.channels_last))
     finally:
         for hook in hooks:
             hook.remove()
     modules = {name: parent._modules[key] for parent, key, name in found}
     errors = {}
     for name, (x, exact) in records.items():
+        if not (torch.is_tensor(x) and torch.is_tensor(exact)):
+            continue
         low = copy.deepcopy(modules[name]).to(dtype)(x.to(dtype)).float()
         errors[name] = float((low - exact).norm() / exact.norm().clamp_min(1e-12))
     return errors
 
 
-def fp32_prefix(module: nn.Module, dtype, sample: torch.Tensor) -> list:
+def fp32_prefix(net: nn.Module, dtype, sample: torch.Tensor) -> list:
     """Blocks, in run order, up to the last one more than BLOCK_TOLERANCE off at `dtype`.
 
     Such a block (e.g. a BN-folded conv whose output is a small signal on a large offset)
     also amplifies the rounding of its input, so everything before it stays fp32 too.
     """
-    errors = block_errors(module, dtype, sample)
+    errors = block_errors(net, dtype, sample)
     names = list(errors)
     bad = [i for i, name in enumerate(names) if errors[name] > BLOCK_TOLERANCE]
     if bad:
@@ -191,38 +244,36 @@ def fp32_prefix(module: nn.Module, dtype, sample: torch.Tensor) -> list:
     return names[:bad[-1] + 1] if bad else []
 
 
-def calibrated(module: nn.Module, dtype, sample: torch.Tensor) -> nn.Module:
-    """`mixed_precision` with the prefix `fp32_prefix` finds; fp32 if that split cannot run."""
-    mixed = mixed_precision(copy.deepcopy(module), dtype, fp32_prefix(module, dtype, sample))
-    try:
-        with torch.no_grad():
-            mixed(sample.to(memory_format=torch.channels_last))
-    except RuntimeError as err:  # e.g. the prefix ends inside one of two branches
-        LOG.warning('no %s split for this network (%s); running it in fp32', dtype, err)
-        return module
-    return mixed
+class Cast(nn.Module):
+    """Runs `block` on its input, then casts the result to `dtype`."""
+
+    def __init__(self, dtype, block: nn.Module):
+        super().__init__()
+        self.dtype, self.block = dtype, block
+
+    def forward(self, x):
+        return self.block(x).to(self.dtype)
 
 
-def mixed_precision(module: nn.Module, dtype, prefix: list) -> nn.Module:
-    """`module` at `dtype` taking fp32 input; the `prefix` blocks (run order) stay fp32."""
-    if not prefix:
-        return nn.Sequential(Cast(dtype), module.to(dtype))
-    exact = {name: parent._modules[key] for parent, key, name in blocks(module)}
+def mixed_precision(net: nn.Module, dtype, prefix: list) -> nn.Module:
+    """`net` at `dtype`; the `prefix` blocks (run order) stay fp32, the last one casting its
+    output to `dtype` (so the network then takes fp32 input)."""
+    exact = {name: parent._modules[key] for parent, key, name in blocks(net)}
     kept = {name: copy.deepcopy(exact[name]) for name in prefix}
-    module = module.to(dtype)
-    for parent, key, name in blocks(module):
+    net = net.to(dtype)
+    for parent, key, name in blocks(net):
         if name in kept:
-            last = name == prefix[-1]
-            parent._modules[key] = Cast(dtype, kept[name]) if last else kept[name]
-    return module
+            parent._modules[key] = Cast(dtype, kept[name]) if name == prefix[-1] else kept[name]
+    return net
 
 
-def _compile(module: nn.Module):
+def _compile(function):
+    """torch.compile with frozen weights; the function itself if the compiler is missing."""
     try:
-        return torch.compile(module, dynamic=False, options={'freezing': True})
+        return torch.compile(function, dynamic=False, options={'freezing': True})
     except Exception as err:  # noqa: BLE001  (any compiler failure falls back to fused)
         LOG.warning('torch.compile unavailable (%s); using the fused module', err)
-        return module
+        return function
 
 
 def to_input(patches: np.ndarray, device: torch.device, dtype: torch.dtype, input_format):

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from siam_tracker_ros.status import STATE_NAMES, TRACKING
+
 
 class TrackerInputError(ValueError):
     """Raised for an image or box a tracker cannot use; the tracker state is left unchanged."""
@@ -15,10 +17,17 @@ class TrackerStateError(RuntimeError):
 
 @dataclass(frozen=True)
 class TrackResult:
-    """One tracked frame: 0-based `xywh` box in pixels and a score in [0, 1]."""
+    """One tracked frame: 0-based `xywh` box in pixels, a score in [0, 1] and the target's
+    state (`status.TRACKING` or `status.LOST`, see `state_name`)."""
 
     box: tuple
     score: float
+    state: int = TRACKING
+
+    @property
+    def state_name(self) -> str:
+        """'TRACKING' or 'LOST'."""
+        return STATE_NAMES[self.state]
 
 
 def as_rgb_image(image) -> np.ndarray:

@@ -1,23 +1,26 @@
-"""`siam-track bench`: per-frame time split into crop / network / decode, per execution path."""
+"""`siam-track bench`: per-frame time split into the step's parts, per execution path; or the
+agreement of a reduced-precision path with fp32 (per step and on whole dev-set runs)."""
 import statistics
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
+from siam_tracker_ros.build import build_tracker
 from siam_tracker_ros.cli.common import USER_ERRORS, fail
-from siam_tracker_ros.models.weights import resolve_weights
-from siam_tracker_ros.config import config_dir, read_section
+from siam_tracker_ros.datasets.otb import read_otb
+from siam_tracker_ros.evaluation.metrics import auc, rect_iou, success_curve
+from siam_tracker_ros.evaluation.runner import load_frame
 from siam_tracker_ros.frames import FrameSource, first_groundtruth_box
-from siam_tracker_ros.profiling import count_macs
-from siam_tracker_ros.registry import build_tracker
+from siam_tracker_ros.models.weights import resolve_weights
+from siam_tracker_ros.registry import get_entry
 
-CPU_PATHS = ('eager/fp32', 'fused/fp32', 'compiled/fp32', 'fused/bf16', 'compiled/bf16',
-             'fused/bf16-checked')
+CPU_PATHS = ('eager/fp32', 'fused/fp32', 'compiled/fp32', 'fused/bf16', 'compiled/bf16')
 CUDA_PATHS = ('eager/fp32', 'fused/fp32', 'compiled/fp32', 'fused/fp16', 'compiled/fp16',
-              'fused/bf16', 'fused/fp16-checked')
+              'fused/bf16')
+PARTS = ('crop', 'network', 'decode', 'update', 'after_step')
 DEFAULT_SEQUENCE = Path(__file__).resolve().parents[2].parent / 'shared/data/sot/otb_DragonBaby'
 
 
@@ -70,7 +73,6 @@ def time_path(name, weights, path, frames, box):
     for frame in frames[1:4]:  # warm-up
         tracker.track(frame)
     tracker.init(frames[0], box)
-    tracker.redone_maps = 0
     rows = []
     for frame in frames[1:]:
         tracker.track(frame)
@@ -79,65 +81,56 @@ def time_path(name, weights, path, frames, box):
     return tracker, dict(medians, mean=statistics.mean(r['total'] for r in rows))
 
 
-def step_flops(tracker) -> float:
-    cfg = tracker.config
-    x = torch.zeros(cfg.scale_num, 3, cfg.instance_size, cfg.instance_size)
-    return 2.0 * count_macs(tracker.net.backbone.cpu(), x)
-
-
 def print_speed_table(args, weights) -> None:
     torch.set_num_threads(args.threads)
     frames, box = load_frames(args.sequence, args.frames)
     print(f'{args.tracker}, 640x480, {args.threads} threads, {args.frames} frames, '
           f'weights: {weights or "random"}')
-    print('medians per frame; fps = 1 / mean total (counts the frames a checked path redoes)')
-    print('| path | device | crop ms | network ms | decode ms | total ms | fps | GFLOP/s |')
-    print('|---|---|---|---|---|---|---|---|')
-    flops, notes = None, []
+    print('medians per frame in ms; fps = 1 / mean total')
+    print('| path | device | ' + ' | '.join(PARTS) + ' | total | fps | GFLOP/s |')
+    print('|---|---|' + '---|' * (len(PARTS) + 3))
+    flops = None
     for text in (args.paths.split(',') if args.paths else default_paths()):
         tracker, t = time_path(args.tracker, weights, parse_path(text), frames, box)
-        flops = flops or step_flops(build_tracker(args.tracker, weights=weights))
-        print(f'| {text.split("@")[0]} | {tracker.device} | {t["crop"] * 1e3:.1f} | '
-              f'{t["network"] * 1e3:.1f} | {t["decode"] * 1e3:.1f} | {t["total"] * 1e3:.1f} | '
+        if flops is None:
+            tracker.init(frames[0], box)
+            flops = 2.0 * tracker.frame_macs(frames[1])
+        parts = ' | '.join(f'{t.get(p, 0.0) * 1e3:.1f}' for p in PARTS)
+        print(f'| {text.split("@")[0]} | {tracker.device} | {parts} | {t["total"] * 1e3:.1f} | '
               f'{1 / t["mean"]:.1f} | {flops / t["network"] / 1e9:.0f} |', flush=True)
-        if tracker.checked:
-            maps = tracker.config.scale_num * (len(frames) - 1)
-            notes.append(f'{text}: total includes the check and fp32 redo (median '
-                         f'{t["check"] * 1e3:.1f} ms) and {tracker.redone_maps} of {maps} maps '
-                         'redone in fp32')
-    print(f'network FLOP per step: {flops / 1e9:.1f} G')
-    for note in notes:
-        print(note)
+    print(f'network FLOP per frame: {flops / 1e9:.1f} G')
 
 
 def print_agreement_table(args, weights) -> None:
-    """Box difference of a path vs fused/fp32: per step (same state in) and over whole runs."""
+    """A path vs fused/fp32: box difference per step (same state in), and each path's own
+    whole-run success AUC against the ground truth."""
     torch.set_num_threads(args.threads)
-    root = Path(args.sequence).parent
-    names = (root / 'list.txt').read_text().split()
     other = parse_path(args.agreement if '/' in args.agreement else f'fused/{args.agreement}')
-    print(f'|box difference| px, {other["backend"]}/{other["precision"]} vs fused/fp32, '
-          f'{args.tracker}, weights: {weights or "random"}')
-    print('per step: both paths step from the fp32 state; whole run: each follows its own boxes')
-    print('| sequence | frames | per-step max px | per-step frames > 1 px | '
-          'whole-run max px | whole-run mean px | whole-run maps redone in fp32 |')
-    print('|---|---|---|---|---|---|---|')
-    for name in names:
-        sequence = root / name
-        step, run_a, run_b, redone = compare_paths(args.tracker, weights, other,
-                                                   FrameSource(sequence),
-                                                   first_groundtruth_box(sequence))
-        run_diff = np.abs(run_a - run_b).max(axis=1)
-        print(f'| {name} | {len(step)} | {step.max():.2f} | {int((step > 1).sum())} | '
-              f'{run_diff.max():.2f} | {run_diff.mean():.2f} | {redone} |', flush=True)
+    print(f'{other["backend"]}/{other["precision"]} vs fused/fp32, {args.tracker}, '
+          f'weights: {weights or "random"}')
+    print('per step: both paths step from the fp32 state; AUC: each path follows its own boxes')
+    print('| sequence | frames | per-step max px | per-step frames > 1.5 px | fp32 AUC | '
+          'AUC |')
+    print('|---|---|---|---|---|---|')
+    aucs = []
+    for sequence in read_otb(Path(args.sequence).parent):
+        step, run_a, run_b = compare_paths(args.tracker, weights, other,
+                                           (load_frame(f) for f in sequence.frames),
+                                           tuple(sequence.boxes[0]))
+        pair = [auc(success_curve(rect_iou(run, sequence.boxes))) for run in (run_a, run_b)]
+        aucs.append(pair)
+        print(f'| {sequence.name} | {len(step)} | {step.max():.2f} | {int((step > 1.5).sum())} '
+              f'| {pair[0]:.3f} | {pair[1]:.3f} |', flush=True)
+    mean = np.mean(aucs, axis=0)
+    print(f'| **mean** | | | | {mean[0]:.3f} | {mean[1]:.3f} |')
 
 
 def compare_paths(name, weights, other: dict, frames, box, reference: str = 'fused/fp32'):
-    """(per-step max differences, reference run boxes, other-path run boxes, response maps
-    the other path's run redid in fp32) over `frames`.
+    """(per-step max differences, reference run boxes, other-path run boxes) over `frames`,
+    the first of which is the init frame (its box is the first row of both runs).
 
-    Per step, the other path steps from a copy of the reference state; the free run follows
-    its own boxes. `frames` is an iterable of RGB frames, the first one the init frame.
+    Per step, the other path steps from a copy of the reference state (keeping its own
+    template kernel); the free run follows its own boxes.
     """
     ref = build_tracker(name, weights=weights, **parse_path(reference))
     stepper = build_tracker(name, weights=weights, **other)
@@ -146,21 +139,26 @@ def compare_paths(name, weights, other: dict, frames, box, reference: str = 'fus
     first = next(frames)
     for tracker in (ref, stepper, free):
         tracker.init(first, box)
-    steps, run_a, run_b = [], [], []
+    steps, run_a, run_b = [], [box], [box]
     for frame in frames:
-        stepper.state = replace(ref.state, center=ref.state.center.copy(),
-                                size=ref.state.size.copy(), template=stepper.state.template,
-                                exact_template=stepper.state.exact_template)
+        stepper.state = copied_state(ref.state, kernel=stepper.state.kernel)
         run_a.append(ref.track(frame).box)
         steps.append(np.abs(np.subtract(run_a[-1], stepper.track(frame).box)).max())
         run_b.append(free.track(frame).box)
-    return np.array(steps), np.array(run_a), np.array(run_b), free.redone_maps
+    return np.array(steps), np.array(run_a), np.array(run_b)
+
+
+def copied_state(state, **changes):
+    """A copy of a tracker's state dataclass (numpy arrays copied) with `changes` applied."""
+    arrays = {f.name: getattr(state, f.name).copy() for f in fields(state)
+              if isinstance(getattr(state, f.name), np.ndarray)}
+    return replace(state, **{**arrays, **changes})
 
 
 def run(args) -> int:
     try:
         weights = resolve_weights(args.weights, args.tracker)
-        read_section(config_dir() / f'{args.tracker}.yaml', args.tracker)
+        get_entry(args.tracker)
         if args.agreement:
             print_agreement_table(args, weights)
         else:

@@ -8,7 +8,8 @@ from tqdm import tqdm
 from siam_tracker_ros.cli.common import USER_ERRORS, add_runtime_arguments, fail, runtime_options
 from siam_tracker_ros.frames import FrameSource, draw_box, first_groundtruth_box
 from siam_tracker_ros.models.weights import resolve_weights
-from siam_tracker_ros.registry import build_tracker
+from siam_tracker_ros.build import build_tracker
+from siam_tracker_ros.status import STATE_NAMES, TRACKING
 
 
 def add_parser(subparsers) -> None:
@@ -20,7 +21,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument('--init', help='x,y,w,h of the target in the first frame (0-based); '
                         'optional for a folder with groundtruth_rect.txt')
     parser.add_argument('--max-frames', type=int, default=None)
-    parser.add_argument('--out', required=True, help='results file, one x,y,w,h per frame')
+    parser.add_argument('--out', required=True,
+                        help='results file, one x,y,w,h,score,state line per frame '
+                             '(state TRACKING or LOST; the init frame has score 1)')
     parser.add_argument('--save-video', help='write an annotated video (.mp4 or .avi)')
     add_runtime_arguments(parser)
     parser.set_defaults(func=run)
@@ -40,40 +43,47 @@ def run(args) -> int:
         box = parse_box(args.init) if args.init else first_groundtruth_box(args.input)
         tracker = build_tracker(args.tracker, weights=resolve_weights(args.weights, args.tracker),
                                 **runtime_options(args))
-        boxes, seconds = track_source(tracker, source, box, args)
+        rows, seconds = track_source(tracker, source, box, args)
     except USER_ERRORS as err:
         return fail(str(err))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(''.join(','.join(f'{v:.3f}' for v in b) + '\n' for b in boxes))
-    tracked = len(boxes) - 1
+    Path(args.out).write_text(''.join(result_line(*row) for row in rows))
+    tracked = len(rows) - 1
     fps = tracked / seconds if seconds > 0 else float('nan')
-    print(f'{args.tracker} on {tracker.device}: {len(boxes)} frames, {fps:.1f} fps '
+    print(f'{args.tracker} on {tracker.device}: {len(rows)} frames, {fps:.1f} fps '
           f'(tracking only) -> {args.out}')
     return 0
 
 
+def result_line(box, score: float, state: int) -> str:
+    """'x,y,w,h,score,STATE' (0-based box, 3 decimals)."""
+    return ','.join(f'{v:.3f}' for v in box) + f',{score:.4f},{STATE_NAMES[state]}\n'
+
+
 def track_source(tracker, source, box, args):
-    """Init on the first frame, track the rest; return all boxes and the tracking seconds."""
+    """Init on the first frame, track the rest; return (box, score, state) rows and the
+    tracking seconds."""
     total = min(len(source), args.max_frames) if args.max_frames else len(source) or None
-    writer, boxes, seconds = None, [], 0.0
+    writer, rows, seconds = None, [], 0.0
     for index, frame in enumerate(tqdm(source, total=total, unit='frame', desc='tracking')):
         if args.max_frames and index >= args.max_frames:
             break
         if index == 0:
             tracker.init(frame, box)
-            result_box, label = tuple(float(v) for v in box), 'init'
+            row, label = (tuple(float(v) for v in box), 1.0, TRACKING), 'init'
         else:
             start = time.perf_counter()
             result = tracker.track(frame)
             seconds += time.perf_counter() - start
-            result_box, label = result.box, f'{result.score:.2f}'
-        boxes.append(result_box)
+            row = (result.box, result.score, result.state)
+            label = f'{result.score:.2f} {result.state_name}'
+        rows.append(row)
         if args.save_video:
             writer = writer or open_writer(args.save_video, frame.shape, source.fps)
-            writer.write(draw_box(frame, result_box, f'{tracker.name} {label}'))
+            writer.write(draw_box(frame, row[0], f'{tracker.name} {label}'))
     if writer:
         writer.release()
-    return boxes, seconds
+    return rows, seconds
 
 
 def open_writer(path, shape, fps):

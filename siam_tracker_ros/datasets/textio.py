@@ -16,13 +16,15 @@ class DatasetError(ValueError):
     """A dataset that cannot be read: missing files, malformed lines, count mismatches."""
 
 
-def read_rows(path, ncols=(4,), allow_nan=True) -> np.ndarray:
+def read_rows(path, ncols=(4,), allow_nan=True, leading=None) -> np.ndarray:
     """Read a numeric table with one row per line (comma, tab, space or ';' separated).
 
     Args:
         path: the text file.
         ncols: accepted numbers of values per line; every line must have the same count.
         allow_nan: accept 'nan' / 'NaN' values (UAV123 and LaSOT mark unknown boxes so).
+        leading: read only the first `leading` fields of each line (e.g. the box of a
+            `siam-track run` line `x,y,w,h,score,state`).
 
     Returns:
         (N, C) float64 array.
@@ -30,7 +32,7 @@ def read_rows(path, ncols=(4,), allow_nan=True) -> np.ndarray:
     Raises:
         DatasetError: naming the file and line of the first bad value.
     """
-    rows = read_lines(path, ncols, allow_nan)
+    rows = read_lines(path, ncols, allow_nan, leading)
     for number, row in rows:
         if len(row) != len(rows[0][1]):
             raise DatasetError(f'{path}:{number}: {len(row)} values, but the first line has '
@@ -38,10 +40,10 @@ def read_rows(path, ncols=(4,), allow_nan=True) -> np.ndarray:
     return np.asarray([row for _, row in rows], dtype=np.float64)
 
 
-def read_lines(path, ncols=(4,), allow_nan=True) -> list:
+def read_lines(path, ncols=(4,), allow_nan=True, leading=None) -> list:
     """Like `read_rows`, but lines may differ in length: a list of (line number, values)."""
     path = Path(path)
-    rows = [(number, _parse_line(path, number, text, ncols, allow_nan))
+    rows = [(number, _parse_line(path, number, text, ncols, allow_nan, leading))
             for number, text in _numbered_lines(path) if text]
     if not rows:
         raise DatasetError(f'{path}: no annotation lines')
@@ -58,8 +60,8 @@ def _numbered_lines(path):
             yield number, line.strip()
 
 
-def _parse_line(path, number, text, ncols, allow_nan) -> list:
-    parts = [p for p in _SEPARATORS.split(text) if p]
+def _parse_line(path, number, text, ncols, allow_nan, leading=None) -> list:
+    parts = [p for p in _SEPARATORS.split(text) if p][:leading]
     try:
         values = [float(p) for p in parts]
     except ValueError:

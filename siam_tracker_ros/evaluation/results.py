@@ -67,8 +67,9 @@ def is_complete(box_path, length) -> bool:
 
 
 def read_boxes(box_path, length, one_based) -> np.ndarray:
-    """Read an ope/got10k result file as (N, 4) 0-based boxes; checks the frame count."""
-    boxes = read_rows(box_path)
+    """Read an ope/got10k result file as (N, 4) 0-based boxes; checks the frame count.
+    Only the first four fields of a line are read (`siam-track run` adds score and state)."""
+    boxes = read_rows(box_path, leading=4)
     if len(boxes) != length:
         raise DatasetError(f'{box_path}: {len(boxes)} result lines for {length} frames')
     return boxes - (_SHIFT if one_based else 0.0)

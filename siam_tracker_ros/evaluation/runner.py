@@ -14,7 +14,8 @@ from siam_tracker_ros.evaluation.results import is_complete, result_paths, write
 from siam_tracker_ros.evaluation.vot_metrics import (VOT_FAILURE, VOT_INIT, VOT_SKIP,
                                                     region_overlap)
 from siam_tracker_ros.models.weights import resolve_weights
-from siam_tracker_ros.registry import UnknownTrackerError, build_tracker, tracker_names
+from siam_tracker_ros.build import build_tracker
+from siam_tracker_ros.registry import UnknownTrackerError, tracker_names
 
 VOT_SKIP_FRAMES = 5
 

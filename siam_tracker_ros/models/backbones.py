@@ -1,11 +1,13 @@
 """Backbone registry: name -> builder. Every backbone exposes `stride` and `out_channels`.
 
 A padded backbone may also define `crop_template(features)` (centre crop of the template
-features, SiamRPN++ style); SiamFCNet calls it when present.
+features, SiamRPN++ style); SiamFCNet calls it when present. Pretrained trunks load their
+ImageNet weights from a registry weight file (docs/training.md) when a directory is given.
 """
+from pathlib import Path
+
+from siam_tracker_ros.models import pretrained_backbones as pb
 from siam_tracker_ros.models.alexnet import AlexNet, init_xavier
-from siam_tracker_ros.models.pretrained_backbones import (EfficientNetLite0Backbone,
-                                                          MobileNetV2Backbone, VGG16Backbone)
 
 
 def build_alexnet():
@@ -15,16 +17,28 @@ def build_alexnet():
     return net
 
 
+# name -> (builder, file of ImageNet trunk weights or None)
 BACKBONES = {
-    'alexnet': build_alexnet,
-    'mobilenetv2': MobileNetV2Backbone,          # ImageNet trunk loaded by training, not here
-    'efficientnet_lite0': EfficientNetLite0Backbone,
-    'vgg16': VGG16Backbone,
+    'alexnet': (build_alexnet, None),
+    'mobilenetv2': (pb.MobileNetV2Backbone, pb.MOBILENETV2_FILE),
+    'efficientnet_lite0': (pb.EfficientNetLite0Backbone, pb.EFFICIENTNET_LITE0_FILE),
+    'vgg16': (pb.VGG16Backbone, pb.VGG16_FILE),
 }
 
 
-def build_backbone(name: str):
-    """Build backbone `name`, or raise a ValueError listing the known names."""
+def build_backbone(name: str, pretrained_dir=None):
+    """Backbone `name`; with `pretrained_dir`, its ImageNet trunk is loaded from the registry
+    weight file in that directory. Unknown names and missing files raise a clear error."""
     if name not in BACKBONES:
         raise ValueError(f'unknown backbone {name!r}; known: {", ".join(sorted(BACKBONES))}')
-    return BACKBONES[name]()
+    builder, source = BACKBONES[name]
+    net = builder()
+    if pretrained_dir is not None:
+        if source is None:
+            raise ValueError(f'backbone {name!r} has no pretrained weights')
+        path = Path(pretrained_dir) / source
+        if not path.is_file():
+            raise FileNotFoundError(f'pretrained weights not found: {path} '
+                                    '(run scripts/fetch_training_data.sh)')
+        net.load_source(net.read_source(path))
+    return net

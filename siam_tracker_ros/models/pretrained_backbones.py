@@ -274,28 +274,3 @@ def default_cache_dir() -> Path:
     import os
     env = os.environ.get('SIAM_TRACKER_CACHE')
     return Path(env) if env else Path(__file__).resolve().parents[2] / '.cache' / 'training'
-
-
-def build_pretrained(backbone_class, source_file, weights=None, pretrained=True):
-    """A pretrained-trunk backbone; loads the ImageNet trunk from `weights` (or the cache)."""
-    net = backbone_class()
-    if pretrained:
-        path = weights or default_cache_dir() / 'weights' / source_file
-        net.load_source(backbone_class.read_source(path))
-    return net
-
-
-def build_mobilenetv2(weights=None, pretrained=True):
-    """MobileNetV2 backbone (ImageNet trunk loaded if asked)."""
-    return build_pretrained(MobileNetV2Backbone, MOBILENETV2_FILE, weights, pretrained)
-
-
-def build_efficientnet_lite0(weights=None, pretrained=True):
-    """EfficientNet-Lite0 backbone (ImageNet trunk loaded if asked)."""
-    return build_pretrained(EfficientNetLite0Backbone, EFFICIENTNET_LITE0_FILE, weights,
-                            pretrained)
-
-
-def build_vgg16(weights=None, pretrained=True):
-    """VGG16 conv1–conv4 backbone (HED/ImageNet trunk loaded if asked; needs h5py)."""
-    return build_pretrained(VGG16Backbone, VGG16_FILE, weights, pretrained)

@@ -8,7 +8,8 @@ ADJUST_GAIN = 0.001
 
 
 class SiamFCNet(nn.Module):
-    """response = 0.001 · xcorr(φ(z), φ(x)) + b."""
+    """response = 0.001 · xcorr(φ(z), φ(x)) + b (the network contract of
+    docs/architecture.md: template → kernel, search → features, head → maps)."""
 
     def __init__(self, backbone: nn.Module):
         super().__init__()
@@ -20,7 +21,7 @@ class SiamFCNet(nn.Module):
         return self.backbone.stride
 
     def template(self, z: torch.Tensor) -> torch.Tensor:
-        """Template features (centre-cropped by padded backbones)."""
+        """Template features (centre-cropped by padded backbones): the correlation kernel."""
         features = self.backbone(z)
         crop = getattr(self.backbone, 'crop_template', None)
         return crop(features) if crop else features
@@ -29,9 +30,14 @@ class SiamFCNet(nn.Module):
         """Search features."""
         return self.backbone(x)
 
-    def respond(self, z_features: torch.Tensor, x_features: torch.Tensor) -> torch.Tensor:
-        """Response logits from features: B×1×r×r."""
-        return ADJUST_GAIN * xcorr(z_features, x_features) + self.adjust_bias
+    def head(self, kernel: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """Response logits B×1×r×r."""
+        return ADJUST_GAIN * xcorr(kernel, features) + self.adjust_bias
+
+    def trunk_modules(self) -> list:
+        """The pretrained trunk's modules (frozen by `freeze_trunk` training)."""
+        trunk = getattr(self.backbone, 'trunk_modules', None)
+        return trunk() if trunk else []
 
     def forward(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return self.respond(self.template(z), self.search(x))
+        return self.head(self.template(z), self.search(x))

@@ -2,7 +2,7 @@
 import cv2
 import numpy as np
 
-from siam_tracker_ros.ros.status import LOST, STATE_NAMES, TRACKING
+from siam_tracker_ros.status import LOST, STATE_NAMES, TRACKING
 
 COLOURS = {TRACKING: (0, 220, 0), LOST: (230, 40, 40)}  # RGB
 

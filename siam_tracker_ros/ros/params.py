@@ -23,8 +23,7 @@ PARAMETERS = {
     'weights': ('default', "weights file; 'default' = shipped weights, '' = seeded random init"),
     'device': ('auto', 'auto, cpu, cuda or cuda:N (the device actually used is logged)'),
     'threads': (1, 'torch CPU threads used for inference'),
-    'precision': ('fp32', 'fp32, bf16, bf16-checked (bf16 boxes recomputed in fp32 when '
-                          'unsure), fp16 or fp16-checked (fp16: CUDA only)'),
+    'precision': ('fp32', 'fp32, bf16 or fp16 (fp16: CUDA only)'),
     'backend': ('fused', 'eager, fused (conv-BN folded) or compiled (torch.compile)'),
     'image_transport': ('raw', "'raw' subscribes to image, 'compressed' to image/compressed"),
     'qos': ('auto', 'auto (match the publishers), reliable or best_effort'),
@@ -117,7 +116,7 @@ def declare_tracker_params(node, tracker: str, config_path) -> dict:
             continue  # an empty list has no ROS parameter type
         value = node.declare_parameter(
             f'{tracker}.{field}', default,
-            _descriptor(f'{entry.config_class.__name__}.{field} (config/{tracker}.yaml)')).value
+            _descriptor(f'{entry.config_class.__name__}.{field} ({config_path})')).value
         if isinstance(value, (list, tuple)) or hasattr(value, 'tolist'):
             value = list(value)
         if value != default:

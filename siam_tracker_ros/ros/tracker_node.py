@@ -20,7 +20,8 @@ from std_srvs.srv import Trigger
 from vision_msgs.msg import Detection2D
 
 from siam_tracker_ros.detection_mapping import ns_to_stamp, stamp_to_ns
-from siam_tracker_ros.registry import build_tracker
+from siam_tracker_ros.build import build_tracker
+from siam_tracker_ros.registry import get_entry
 from siam_tracker_ros.ros import conversions, qos
 from siam_tracker_ros.ros.debug import draw_result
 from siam_tracker_ros.ros.frames import FrameStore
@@ -120,7 +121,7 @@ class TrackerNode(Node):
         return self._trackers[name]
 
     def _config_path(self, name):
-        return self._config_dir / f'{name}.yaml'
+        return get_entry(name).config_file or self._config_dir / f'{name}.yaml'
 
     def _image_cb(self, msg):
         stamp = stamp_to_ns(msg.header.stamp.sec, msg.header.stamp.nanosec)

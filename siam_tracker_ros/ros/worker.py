@@ -11,7 +11,7 @@ from typing import Optional
 import numpy as np
 
 from siam_tracker_ros.ros.frames import Frame, FrameStore
-from siam_tracker_ros.ros.status import IDLE, TargetStatus, Thresholds
+from siam_tracker_ros.status import IDLE, TRACKING
 
 
 @dataclass
@@ -69,7 +69,7 @@ class TrackingWorker:
         self._stopping = threading.Event()
         self._tracker = None
         self._target_id = ''
-        self._status = None
+        self._state = IDLE
         self._tracked = 0
         self._thread = threading.Thread(target=self._run, name='siam_tracker_worker')
 
@@ -116,8 +116,7 @@ class TrackingWorker:
             job.done.set()
             return
         self._tracker, self._target_id, self._tracked = job.tracker, job.target_id, 0
-        self._status = TargetStatus(Thresholds.from_config(job.tracker.config))
-        self._status.start()
+        self._state = TRACKING
         backlog = self._frames.start(job.frame)
         job.caught_up = len(backlog)
         job.done.set()
@@ -131,9 +130,9 @@ class TrackingWorker:
         job.was_tracking = self._tracker is not None
         if job.was_tracking:
             self._frames.stop()
-            self._status.reset()
+            self._state = IDLE
             self._emit(None, None, None, 0.0, 0)
-            self._tracker, self._status = None, None
+            self._tracker = None
         job.done.set()
 
     def _process(self, frame: Frame, dropped: int):
@@ -147,15 +146,14 @@ class TrackingWorker:
         except Exception as err:  # noqa: BLE001  e.g. a CUDA error: log it, keep the thread
             self._report('track', f'frame skipped: {type(err).__name__}: {err}')
             return
-        self._status.update(result.score)
+        self._state = result.state
         self._tracked += 1
         self._emit(frame, image, tuple(result.box), float(result.score), dropped,
                    (time.perf_counter() - start) * 1e3)
 
     def _emit(self, frame, image, box, score, dropped, processing_ms=0.0):
-        state = self._status.state if self._status is not None else IDLE
         try:
-            self._publish(Processed(frame, image, box, score, state, self._tracker.name,
+            self._publish(Processed(frame, image, box, score, self._state, self._tracker.name,
                                     self._target_id, dropped, self._tracked, processing_ms))
         except Exception as err:  # noqa: BLE001  a publish error must not kill the thread
             self._report('publish', f'publish failed: {type(err).__name__}: {err}')

@@ -1,24 +1,9 @@
-"""The tracker interface (spec §1.7) and the config fields every tracker shares."""
+"""The tracker interface (spec §1.7)."""
 import abc
-from dataclasses import dataclass
 
 import numpy as np
 
 from siam_tracker_ros.types import TrackResult
-
-
-@dataclass(frozen=True)
-class StatusConfig:
-    """Fields every tracker config has: when a controller should treat the target as lost.
-
-    The target is LOST after `lost_frames` consecutive frames with score < `lost_score`,
-    and TRACKING again after `recover_frames` consecutive frames with score >= `recover_score`.
-    """
-
-    lost_score: float = 0.3
-    lost_frames: int = 5
-    recover_score: float = 0.4
-    recover_frames: int = 2
 
 
 class Tracker(abc.ABC):

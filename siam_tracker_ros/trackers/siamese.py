@@ -1,39 +1,58 @@
-"""The shared shell of SiamFC-family trackers: weights, runtime, crops, state, timing.
+"""The neutral base of every Siamese tracker (docs/architecture.md).
 
-Subclasses provide `build_net(config, backbone)` and the per-frame `_step(image)`.
+It owns what all of them share: the network on its execution path, the exemplar crop and
+padding colour, the target's centre and size, the TRACKING / LOST status, the result and the
+timing, and a fixed per-frame step:
+
+    search_crops → responses → decode → update → after_step
+
+A family layer fills in the crops, decode and update (`trackers/pyramid.py`: the SiamFC
+family of spec §1.4); a tracker adds its config, network and training objective and registers
+them (`trackers/siamfc.py`).
 """
 import math
 import time
 from dataclasses import dataclass
-from typing import Optional
 
 import cv2
 import numpy as np
 import torch
 
-from siam_tracker_ros.models.weights import (InputFormat, WeightsError, apply_state,
-                                             default_weights, load_weights)
+from siam_tracker_ros.models.weights import InputFormat
 from siam_tracker_ros.ops.boxes import clip_xywh, cxcywh_to_xywh, xywh_to_cxcywh
 from siam_tracker_ros.ops.crop import crop_patch, image_mean_color, template_side
-from siam_tracker_ros.runtime import (check_options, exact_fp32, prepare_module, resolve_device,
-                                      set_threads, split_precision, to_input)
-from siam_tracker_ros.trackers.base import Tracker, warm_up
+from siam_tracker_ros.profiling import count_macs
+from siam_tracker_ros.runtime import ExecutionPath, NetworkRunner, exact_fp32, to_input
+from siam_tracker_ros.status import StatusConfig, TargetStatus
+from siam_tracker_ros.trackers.base import Tracker
 from siam_tracker_ros.types import TrackerStateError, TrackResult, as_rgb_image, check_box
+
+TIMED_PARTS = ('crop', 'network', 'decode', 'update', 'after_step')
+
+
+@dataclass(frozen=True)
+class SiameseConfig(StatusConfig):
+    """Fields of every Siamese tracker (spec §1.2): crop sizes and context amount."""
+
+    exemplar_size: int
+    instance_size: int
+    context: float
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.exemplar_size >= self.instance_size:
+            raise ValueError('exemplar_size must be smaller than instance_size')
 
 
 @dataclass
 class TargetState:
-    """Mutable per-target state: centre, size, crop sides, padding colour, template features
-    (and, for a checked precision, the fp32 template its recomputed frames use)."""
+    """Mutable per-target state: centre (cx, cy), size (w, h), padding colour and the template
+    branch's output (`kernel`). Families extend it."""
 
     center: np.ndarray
     size: np.ndarray
-    s_z: float
-    s_x: float
-    s_x0: float
     pad_color: tuple
-    template: torch.Tensor
-    exact_template: Optional[torch.Tensor] = None
+    kernel: object
 
 
 def pink_noise(side: int, seed: int = 0) -> np.ndarray:
@@ -51,128 +70,136 @@ def pink_noise(side: int, seed: int = 0) -> np.ndarray:
 
 
 class SiameseTracker(Tracker):
-    """Base for trackers that embed a template and a search crop with one backbone."""
+    """Base of the Siamese trackers; subclasses implement the step's four hooks.
 
-    RUNTIME_OPTIONS = ('precision', 'backend', 'threads', 'seed')
-    WEIGHT_SOURCES = ('siamfc',)
+    Args:
+        config: the tracker's frozen config (a `SiameseConfig`).
+        net: the network (template / search / head); read again at every `init`, so tests
+            may swap modules in between.
+        path: device, backend and precision it runs on.
+        input_format: the weights' pixel format.
+        weights_path: the weights file it was built from (None: random init).
+    """
 
-    def __init__(self, config, weights=None, device='cpu', precision='fp32', backend='fused',
-                 threads=None, seed=0):
-        set_threads(threads)
-        self.config = config
-        self.device = resolve_device(device)
-        check_options(self.device, backend, precision)
-        (self.precision, self.checked), self.backend = split_precision(precision), backend
-        self.redone_maps = 0  # checked precision: response maps redone in fp32
-        payload = self._read_weights(weights)
-        torch.manual_seed(seed)
-        backbone = payload['backbone'] if payload else config.backbone
-        self.net = self.build_net(config, backbone).eval()
-        if payload:
-            apply_state(self.net, payload['state_dict'], self.weights_path)
-        self.input_format = InputFormat.from_dict(payload['input']) if payload else InputFormat()
-        self.net.to(self.device)
-        self._embeds, self._embed_source = {}, None
+    def __init__(self, config, net, path: ExecutionPath, input_format=InputFormat(),
+                 weights_path=None):
+        self.config, self.net, self.path = config, net, path
+        self.input_format, self.weights_path = input_format, weights_path
+        self.status = TargetStatus(config)
         self.state = None
         self.last_timing = {}
-        self._warm_up()
+        self._runner, self._runner_key = None, None
 
-    def _read_weights(self, weights):
-        if weights == 'default':
-            weights = default_weights(self.name)
-            if weights is None:
-                raise WeightsError(f'no shipped weights for {self.name}')
-        self.weights_path = str(weights) if weights else None
-        if not weights:
-            return None
-        payload = load_weights(weights)
-        if payload.get('tracker') not in self.WEIGHT_SOURCES + (self.name,):
-            raise WeightsError(f'{weights} holds {payload.get("tracker")!r} weights, '
-                               f'not usable by {self.name}')
-        return payload
+    @property
+    def device(self):
+        return self.path.device
 
-    def _warm_up(self):
-        if self.backend == 'compiled':  # compile now, not on the first real frame
-            warm_up(self)
-            self.warm_up_other_shapes()
-            self.state = None
+    def runner(self) -> NetworkRunner:
+        """The network prepared for the execution path (again when its modules changed)."""
+        key = tuple(id(m) for m in self.net.modules())
+        if key != self._runner_key:
+            calibration = None
+            if self.path.precision != 'fp32':
+                calibration = pink_noise(self.config.exemplar_size)[None]
+            self._runner = NetworkRunner(self.net, self.device, self.path.backend,
+                                         self.path.precision, self.input_format, calibration)
+            self._runner_key = key
+        return self._runner
 
-    def warm_up_other_shapes(self) -> None:
-        """Hook: after `warm_up`, run the input shapes a real run may meet later."""
-
-    def features(self, patches: np.ndarray, exact: bool = False) -> torch.Tensor:
-        """Backbone features (fp32) of N×m×m×3 uint8 patches on the chosen path.
-
-        exact: run the fp32 version of the path (a checked precision's recomputation).
-        """
-        x = to_input(patches, self.device, torch.float32, self.input_format)
-        if self._embed_source is not self.net.backbone:  # built lazily; tests may swap stubs
-            self._embeds, self._embed_source = {}, self.net.backbone
-        precision = 'fp32' if exact else self.precision
-        if precision not in self._embeds:
-            calibration = self.calibration_input() if precision != 'fp32' else None
-            self._embeds[precision] = prepare_module(self.net.backbone, self.device,
-                                                     self.backend, precision, calibration)
-        with torch.inference_mode():
-            return self._embeds[precision](x).float()
-
-    def calibration_input(self) -> torch.Tensor:
-        """A fixed fp32 template-sized input for choosing bf16/fp16 blocks (see pink_noise)."""
-        image = pink_noise(self.config.exemplar_size)[None]
-        return to_input(image, self.device, torch.float32, self.input_format)
-
-    def template_features(self, patch: np.ndarray, exact: bool = False) -> torch.Tensor:
-        features = self.features(patch[None], exact)
-        crop = getattr(self.net.backbone, 'crop_template', None)
-        return crop(features) if crop else features
-
+    # --- init -----------------------------------------------------------------------------
     def init(self, image, box) -> None:
         image = as_rgb_image(image)
         box = check_box(box, image.shape)
         cx, cy, w, h = xywh_to_cxcywh(box)
-        cfg = self.config
-        s_z = template_side(w, h, cfg.context)
-        s_x = s_z * cfg.instance_size / cfg.exemplar_size
+        center, size = np.array([cx, cy]), np.array([w, h])
         pad = image_mean_color(image)
-        patch = crop_patch(image, (cx, cy), s_z, cfg.exemplar_size, pad)
+        runner = self.runner()
         with exact_fp32(self.device):
-            template = self.template_features(patch)
-            exact = self.template_features(patch, exact=True) if self.checked else None
-        self.state = TargetState(np.array([cx, cy]), np.array([w, h]), s_z, s_x, s_x, pad,
-                                 template, exact)
+            kernel = runner.template(self.exemplar_crop(image, center, size, pad)[None])
+        self.state = self.start_state(center, size, pad, kernel)
+        self.status.start()
         self.on_init(image)
 
-    def on_init(self, image) -> None:
-        """Hook for subclasses that keep more state (e.g. DSiam's transforms)."""
+    def exemplar_crop(self, image, center, size, pad_color) -> np.ndarray:
+        """The exemplar_size² template crop of side s_z around `center` (spec §1.2)."""
+        cfg = self.config
+        s_z = template_side(size[0], size[1], cfg.context)
+        return crop_patch(image, center, s_z, cfg.exemplar_size, pad_color)
 
+    def start_state(self, center, size, pad_color, kernel) -> TargetState:
+        """The state right after init; families add their fields."""
+        return TargetState(center, size, pad_color, kernel)
+
+    def on_init(self, image) -> None:
+        """Hook: more set-up after the state exists (e.g. DSiam's transforms)."""
+
+    # --- the step -------------------------------------------------------------------------
     def track(self, image) -> TrackResult:
         if self.state is None:
             raise TrackerStateError(f'{self.name}: track() called before init()')
         image = as_rgb_image(image)
-        start = time.perf_counter()
+        clock = time.perf_counter
+        marks = [clock()]
         with exact_fp32(self.device):
-            score = self._step(image)
-        self.last_timing['total'] = time.perf_counter() - start
-        return self._result(image.shape, score)
+            crops = self.search_crops(image)
+            marks.append(clock())
+            maps = self.responses(crops)
+            marks.append(clock())
+            decoded = self.decode(maps)
+            marks.append(clock())
+            score = self.update(decoded, image.shape) if decoded is not None else 0.0
+            marks.append(clock())
+            if decoded is not None:
+                self.after_step(image, decoded)
+            marks.append(clock())
+        self.last_timing = {part: marks[i + 1] - marks[i] for i, part in enumerate(TIMED_PARTS)}
+        self.last_timing['total'] = marks[-1] - marks[0]
+        score = min(max(score, 0.0), 1.0) if math.isfinite(score) else 0.0
+        return TrackResult(self.current_box(image.shape), score, self.status.update(score))
 
-    def _step(self, image) -> float:
+    def search_crops(self, image) -> np.ndarray:
+        """N×X×X×3 uint8 search crops at the current state."""
         raise NotImplementedError
 
-    def move(self, displacement, scale: float, image_shape) -> None:
-        """Shift the centre (kept inside the image) and rescale size and crop sides by `scale`.
+    def responses(self, crops: np.ndarray):
+        """The network's maps for the crops against the template: head(kernel, search(x))."""
+        return self._runner.respond(self.state.kernel, crops)
 
-        s_x saturates at [min_scale, max_scale]·s_x0; the size follows the saturated factor.
-        """
-        st, cfg = self.state, self.config
+    def decode(self, maps):
+        """What the maps say (family-specific), or None when they cannot be used (NaN)."""
+        raise NotImplementedError
+
+    def update(self, decoded, image_shape) -> float:
+        """Move the target by `decoded`; return the frame's score."""
+        raise NotImplementedError
+
+    def after_step(self, image, decoded) -> None:
+        """Hook after the state update (e.g. DSiam's online transforms)."""
+
+    # --- shared helpers -------------------------------------------------------------------
+    def move_center(self, displacement, image_shape) -> None:
+        """Shift the centre by (dx, dy) image pixels, kept inside the image."""
         height, width = image_shape[:2]
-        st.center = np.clip(st.center + np.asarray(displacement), 0, [width - 1, height - 1])
-        new_s_x = float(np.clip(st.s_x * scale, cfg.min_scale * st.s_x0, cfg.max_scale * st.s_x0))
-        applied = new_s_x / st.s_x
-        st.s_x, st.s_z, st.size = new_s_x, st.s_z * applied, st.size * applied
+        self.state.center = np.clip(self.state.center + np.asarray(displacement), 0,
+                                    [width - 1, height - 1])
 
-    def _result(self, image_shape, score: float) -> TrackResult:
+    def current_box(self, image_shape) -> tuple:
+        """The target's `xywh` box, clipped to the image."""
         st = self.state
         box = cxcywh_to_xywh((st.center[0], st.center[1], st.size[0], st.size[1]))
         box = clip_xywh(box, image_shape[1], image_shape[0])
-        score = score if math.isfinite(score) else 0.0
-        return TrackResult(tuple(float(v) for v in box), float(min(max(score, 0.0), 1.0)))
+        return tuple(float(v) for v in box)
+
+    def frame_macs(self, image) -> int:
+        """Multiply-accumulates of one frame's network call (search branch and head's convs)
+        at the current state, counted on the fp32 network."""
+        if self.state is None:
+            raise TrackerStateError(f'{self.name}: frame_macs() needs init() first')
+        side = self.config.exemplar_size
+        z = to_input(np.zeros((1, side, side, 3), np.uint8), self.device, torch.float32,
+                     self.input_format)
+        x = to_input(self.search_crops(as_rgb_image(image)), self.device, torch.float32,
+                     self.input_format)
+        with torch.inference_mode():
+            kernel = self.net.template(z)
+        return count_macs(self.net, call=lambda: self.net.head(kernel, self.net.search(x)))

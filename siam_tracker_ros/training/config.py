@@ -56,7 +56,7 @@ class TrainConfig:
 
     name: str
     tracker: str = 'siamfc'
-    backbone: str = 'alexnet'
+    backbone: str = ''           # '' = the tracker config's backbone
     pretrained: bool = False
     freeze_trunk: bool = False
     input: str = 'raw'

@@ -2,9 +2,8 @@
 
 `python -m siam_tracker_ros.training.devtable --root ../shared/data/sot W1.pt [W2.pt ...]`
 
-Networks are rebuilt from the backbone name stored in each file (also the pretrained
-backbones, whether or not the backbone registry knows them yet) and run inside the `siamfc`
-tracker, full sequences, 3 scales, CPU.
+Each file runs inside the tracker it was trained for (its `tracker` field), built by
+`build_tracker` like everywhere else: full sequences, CPU.
 """
 import argparse
 import sys
@@ -13,25 +12,16 @@ from pathlib import Path
 
 import torch
 
-from siam_tracker_ros.models.siamfc_net import SiamFCNet
-from siam_tracker_ros.models.weights import InputFormat, apply_state, load_weights
-from siam_tracker_ros.training.models import build_backbone
-from siam_tracker_ros.training.validate import evaluate, load_sequences, tracker_for
-
-
-def load_net(path):
-    """(SiamFCNet with the file's weights, its InputFormat)."""
-    payload = load_weights(path)
-    net = SiamFCNet(build_backbone(payload['backbone'], pretrained=False))
-    apply_state(net, payload['state_dict'], path)
-    return net.eval(), InputFormat.from_dict(payload['input'])
+from siam_tracker_ros.build import build_tracker
+from siam_tracker_ros.models.weights import load_weights
+from siam_tracker_ros.training.validate import evaluate, load_sequences
 
 
 def dev_scores(path, root, max_frames: int = 0) -> dict:
     """{sequence: AUC, 'mean': AUC, 'seconds': wall time} of one weights file."""
-    net, input_format = load_net(path)
+    tracker = build_tracker(load_weights(path)['tracker'], weights=path)
     start = time.time()
-    scores = evaluate(tracker_for(net, input_format), load_sequences(root, max_frames))
+    scores = evaluate(tracker, load_sequences(root, max_frames))
     scores['seconds'] = time.time() - start
     return scores
 

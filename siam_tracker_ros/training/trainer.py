@@ -18,8 +18,8 @@ from tqdm import tqdm
 from siam_tracker_ros.data.media import SkipCounter
 from siam_tracker_ros.runtime import resolve_device
 from siam_tracker_ros.training import checkpoint, logs
-from siam_tracker_ros.training.data import build_mixture, draw_batch
-from siam_tracker_ros.training.losses import LOSSES
+from siam_tracker_ros.registry import get_entry
+from siam_tracker_ros.training.data import build_mixture
 from siam_tracker_ros.training.models import build_net, frozen_modules, input_format
 from siam_tracker_ros.training.schedule import build_optimizer, epoch_lr, set_lr
 
@@ -40,7 +40,7 @@ class Trainer:
         self.net = build_net(config).to(self.device)
         self.optimizer = build_optimizer(self.net.parameters(), config)
         self.input_format = input_format(config)
-        self.loss_fn = LOSSES[config.tracker]
+        self.objective = get_entry(config.tracker).objective
         use_amp = config.amp and self.device.type == 'cuda'
         self.scaler = torch.amp.GradScaler('cuda', enabled=use_amp)
         self.amp = use_amp
@@ -57,11 +57,15 @@ class Trainer:
         for module in frozen_modules(self.net):
             module.eval()
 
-    def step(self, z, x, targets) -> float:
-        """One optimiser step; returns the loss."""
+    def make_batch(self, rng):
+        """One training batch, built by the tracker's objective."""
+        return self.objective.make_batch(self.mixture, rng, self.config.batch_size,
+                                         self.input_format, self.device)
+
+    def step(self, batch) -> float:
+        """One optimiser step on `batch`; returns the loss."""
         with torch.autocast('cuda', dtype=torch.float16, enabled=self.amp):
-            loss = self.loss_fn(self.net, z, x, targets, self.config.balanced_loss,
-                                self.config.label_radius)
+            loss = self.objective.loss(self.net, batch, self.config)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if self.config.grad_clip:
@@ -82,9 +86,7 @@ class Trainer:
         losses = []
         bar = tqdm(range(steps), desc=f'epoch {epoch + 1}/{cfg.epochs}', disable=not self.progress)
         for index in bar:
-            z, x, targets = draw_batch(self.mixture, rng, cfg.batch_size, self.input_format,
-                                       self.device)
-            losses.append(self.step(z, x, targets))
+            losses.append(self.step(self.make_batch(rng)))
             logs.append_csv(self.out / 'steps.csv', ('epoch', 'step', 'loss'),
                             {'epoch': epoch, 'step': index, 'loss': f'{losses[-1]:.5f}'})
             bar.set_postfix(loss=f'{np.mean(losses[-50:]):.4f}')

@@ -74,9 +74,11 @@ def test_unknown_config_key_and_wrong_type(tmp_path):
     path.write_text('siamfc:\n  window_influence: high\n')
     with pytest.raises(ConfigError, match='window_influence must be float'):
         build_tracker('siamfc', config_path=path)
-    path.write_text('siamfc:\n  scale_num: 4\n')
-    with pytest.raises(ConfigError, match='odd'):
+    with pytest.raises(ConfigError, match='missing SiamFCConfig key.*lost_score'):
+        path.write_text('siamfc:\n  scale_num: 3\n')
         build_tracker('siamfc', config_path=path)
+    with pytest.raises(ConfigError, match='odd'):
+        build_tracker('siamfc', scale_num=4)
 
 
 def test_missing_corrupt_and_mismatched_weights(tmp_path):

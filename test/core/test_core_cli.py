@@ -10,7 +10,12 @@ from siam_tracker_ros.cli.main import main
 
 
 def read_boxes(path):
-    return np.array([[float(v) for v in line.split(',')] for line in path.read_text().split()])
+    """The boxes of a `siam-track run --out` file (lines x,y,w,h,score,state), checking the
+    score and state columns on the way."""
+    rows = [line.split(',') for line in path.read_text().split()]
+    assert all(len(row) == 6 and row[5] in ('TRACKING', 'LOST') for row in rows)
+    assert all(0.0 <= float(row[4]) <= 1.0 for row in rows)
+    return np.array([[float(v) for v in row[:4]] for row in rows])
 
 
 def image_size(sequence):

@@ -11,7 +11,6 @@ from std_msgs.msg import Header
 from siam_tracker_ros.detection_mapping import bbox_fields_to_box, box_to_bbox_fields
 from siam_tracker_ros.ros import conversions, qos
 from siam_tracker_ros.ros.frames import FrameStore, InitFrameError
-from siam_tracker_ros.ros.status import LOST, TRACKING, TargetStatus, Thresholds
 
 RNG = np.random.default_rng(7)
 
@@ -82,14 +81,6 @@ def test_frame_store_matching_and_drops():
     frame, dropped = store.take(0.1)
     assert frame.msg == 'msg8' and dropped == 2
     assert store.take(0.01) == (None, 0)
-
-
-def test_hysteresis():
-    status = TargetStatus(Thresholds(lost_score=0.3, lost_frames=3, recover_score=0.5,
-                                     recover_frames=2))
-    status.start()
-    states = [status.update(s) for s in (0.2, 0.2, 0.9, 0.1, 0.1, 0.1, 0.45, 0.6, 0.6)]
-    assert states == [TRACKING] * 5 + [LOST, LOST, LOST, TRACKING]
 
 
 def test_qos_matching():

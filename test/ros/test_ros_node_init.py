@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from siam_tracker_ros import build_tracker
-from siam_tracker_ros.ros.status import IDLE
+from siam_tracker_ros.status import IDLE
 
 from rostest_support import frame_stamp_ns, load_sequence, stamp_of
 

@@ -3,8 +3,7 @@ import numpy as np
 import torch
 
 from siam_tracker_ros.models.weights import PACKAGE_WEIGHTS_DIR, load_weights
-from siam_tracker_ros.training.devtable import load_net
-from siam_tracker_ros.training.validate import tracker_for
+from siam_tracker_ros.build import build_tracker
 
 from tiny_data import textured
 
@@ -36,8 +35,7 @@ def test_shipped_weights_follow_a_moving_target():
     background = textured(rng, 240, 320)
     patch = textured(np.random.default_rng(1), 48, 48)
     for path in shipped():
-        net, input_format = load_net(path)
-        tracker = tracker_for(net, input_format)
+        tracker = build_tracker('siamfc', weights=path)
         boxes = []
         for t in range(6):
             frame = background.copy()
@@ -55,5 +53,5 @@ def test_run_eval_and_node_default_to_the_best_shipped_weights():
     best = PACKAGE_WEIGHTS_DIR / (PACKAGE_WEIGHTS_DIR / 'DEFAULTS').read_text().split()[1]
     assert make_tracker('siamfc').weights_path == str(best)          # siam-track eval
     assert make_tracker('siamfc', 'none').weights_path is None
-    from siam_tracker_ros.registry import build_tracker                # run, bench and the node
+    # build_tracker serves run, bench and the node
     assert build_tracker('siamfc', weights='default').weights_path == str(best)

@@ -1,0 +1,67 @@
+"""`build_tracker`: the one way to construct a tracker, from its registry entry."""
+import torch
+
+from siam_tracker_ros.config import load_config
+from siam_tracker_ros.models.weights import (InputFormat, WeightsError, apply_state,
+                                             default_weights, load_weights)
+from siam_tracker_ros.registry import get_entry
+from siam_tracker_ros.runtime import ExecutionPath, resolve_device, set_threads
+from siam_tracker_ros.trackers.base import warm_up
+
+RUNTIME_OPTIONS = ('precision', 'backend', 'threads', 'seed')
+
+
+def build_tracker(name: str, weights=None, device: str = 'cpu', config_path=None, **options):
+    """Construct tracker `name` with its settings from `config/<name>.yaml` (or `config_path`).
+
+    Args:
+        name: a registered tracker name.
+        weights: path of a weights file; None gives a seeded random initialisation,
+            'default' the best shipped weights when the tracker has some.
+        device: 'cpu', 'cuda', 'cuda:N' or 'auto'.
+        config_path: a YAML file to read instead of the tracker's own.
+        **options: precision ('fp32' | 'bf16' | 'fp16'), backend ('eager' | 'fused' |
+            'compiled'), threads, seed (random init), or config field overrides; unknown
+            names are errors.
+    """
+    entry = get_entry(name)
+    runtime = {k: options.pop(k) for k in list(options) if k in RUNTIME_OPTIONS}
+    config = load_config(entry.config_class, name, config_path or entry.config_path, **options)
+    set_threads(runtime.get('threads'))
+    path = ExecutionPath(resolve_device(device), runtime.get('backend', 'fused'),
+                         runtime.get('precision', 'fp32'))
+    weights_path = _weights_file(weights, entry)
+    payload = _read_weights(weights_path, entry)
+    torch.manual_seed(runtime.get('seed', 0))
+    net = entry.build_net(config, payload.get('backbone') or None if payload else None)
+    if payload:
+        apply_state(net, payload['state_dict'], weights_path)
+    input_format = InputFormat.from_dict(payload['input']) if payload else InputFormat()
+    tracker = entry.tracker_class(config, net.eval().to(path.device), path, input_format,
+                                  str(weights_path) if weights_path else None)
+    tracker.name = name
+    if path.backend == 'compiled':  # compile now, not on the first real frame
+        warm_up(tracker)
+        tracker.state = None
+        tracker.status.reset()
+    return tracker
+
+
+def _weights_file(weights, entry):
+    if weights == 'default':
+        weights = default_weights(entry.name)
+        if weights is None:
+            raise WeightsError(f'no shipped weights for {entry.name}')
+    return weights or None
+
+
+def _read_weights(weights, entry) -> dict:
+    """The weights file's payload ({} for a random init); files made for another tracker are
+    refused unless the entry lists that tracker in `weight_sources`."""
+    if not weights:
+        return {}
+    payload = load_weights(weights)
+    if payload.get('tracker') not in (entry.name,) + tuple(entry.weight_sources):
+        raise WeightsError(f'{weights} holds {payload.get("tracker")!r} weights, '
+                           f'not usable by {entry.name}')
+    return payload
