@@ -1,6 +1,8 @@
 """`siam-track train --config config/train/<name>.yaml [--resume] [--out DIR]`."""
 import sys
 
+from siam_tracker_ros.config import ConfigError
+from siam_tracker_ros.registry import UnknownTrackerError
 from siam_tracker_ros.training.config import TrainConfigError, load_train_config
 
 
@@ -20,7 +22,7 @@ def run(args) -> int:
     try:
         config = load_train_config(args.config)
         trainer = Trainer(config, args.out, progress=not args.no_progress)
-    except (TrainConfigError, FileNotFoundError) as err:
+    except (TrainConfigError, ConfigError, UnknownTrackerError, FileNotFoundError) as err:
         print(f'siam-track train: {err}', file=sys.stderr)
         return 2
     best = trainer.run(resume=args.resume)

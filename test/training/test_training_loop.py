@@ -12,7 +12,6 @@ from siam_tracker_ros.models.siamfc_net import SiamFCNet
 from siam_tracker_ros.models.weights import load_weights
 from siam_tracker_ros.training.checkpoint import load_checkpoint, save_checkpoint
 from siam_tracker_ros.training.config import TrainConfigError, load_train_config
-from siam_tracker_ros.training.data import draw_batch
 from siam_tracker_ros.training.models import build_net
 from siam_tracker_ros.training.schedule import epoch_lr
 from siam_tracker_ros.training.trainer import Trainer
@@ -54,10 +53,9 @@ def write_config(tmp_path, epochs=2, optimizer='sgd', lr=1e-2, extra='') -> str:
 def test_short_run_lowers_loss_on_fixed_batch(tmp_path):
     trainer = Trainer(load_train_config(write_config(tmp_path, optimizer='adamw', lr=1e-3)),
                       progress=False)
-    z, x, targets = draw_batch(trainer.mixture, np.random.default_rng(0), 2,
-                               trainer.input_format, trainer.device)
+    batch = trainer.make_batch(np.random.default_rng(0))
     trainer.train_mode()
-    losses = [trainer.step(z, x, targets) for _ in range(8)]
+    losses = [trainer.step(batch) for _ in range(8)]
     assert losses[-1] < 0.7 * losses[0], losses
 
 
