@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from siam_tracker_ros import build_tracker
+from siam_tracker_ros.config import default_tracker
 from siam_tracker_ros.frames import FrameSource, first_groundtruth_box
 from siam_tracker_ros.models.weights import resolve_weights
 
@@ -29,7 +30,7 @@ def sequence_boxes(tracker, folder: Path) -> np.ndarray:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--tracker', default='siamfc')
+    parser.add_argument('--tracker', default=default_tracker())
     parser.add_argument('--weights', default='default')
     parser.add_argument('--root', default=str(DEV_SET))
     parser.add_argument('--threads', type=int, default=1)

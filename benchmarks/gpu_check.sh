@@ -2,8 +2,8 @@
 # Every check that needs CUDA, in one run (for a lent GPU machine; no ROS needed):
 #   1. the `cuda`-marked tests (CUDA fp32 / eager / fp16 vs the CPU path, shipped weights);
 #   2. `siam-track bench` speed tables with the CUDA paths, both shipped weights;
-#   3. `siam-track bench --agreement` of CUDA fp32, fp16 and fp16-checked vs CPU fp32 on the dev
-#      sequences (AGREEMENT_PATHS overrides the list; SKIP_TESTS=1 skips step 1).
+#   3. `siam-track bench --agreement` of CUDA fp32 and fp16 vs CPU fp32 on the dev sequences
+#      (AGREEMENT_PATHS overrides the list; SKIP_TESTS=1 skips step 1).
 # Run from the repository root with ../shared/data/sot beside it:
 #   bash benchmarks/gpu_check.sh [LOG_DIR]       (logs default to runs/gpu)
 set -uo pipefail
@@ -23,7 +23,7 @@ timeout 240 python3 -m pytest -p no:cacheprovider -q -rA test/core/test_cuda.py 
 fi
 
 ALEXNET=siam_tracker_ros/weights/siamfc_alexnet.pt
-FUSED=eager/fp32@cuda,fused/fp32@cuda,fused/fp16@cuda,fused/bf16@cuda,fused/fp16-checked@cuda
+FUSED=eager/fp32@cuda,fused/fp32@cuda,fused/fp16@cuda,fused/bf16@cuda
 COMPILED=compiled/fp32@cuda,compiled/fp16@cuda
 section speed, shipped default weights
 timeout 200 "${TRACK[@]}" bench --threads 2 --paths "$FUSED,$COMPILED" 2>&1 \
@@ -33,7 +33,7 @@ timeout 120 "${TRACK[@]}" bench --threads 2 --weights "$ALEXNET" --paths "$FUSED
   | tee "$LOGS/bench_alexnet.log" | grep -v Warning
 
 for weights in default "$ALEXNET"; do
-  for path in ${AGREEMENT_PATHS:-fused/fp32@cuda fused/fp16@cuda fused/fp16-checked@cuda}; do
+  for path in ${AGREEMENT_PATHS:-fused/fp32@cuda fused/fp16@cuda}; do
     section "agreement $path vs cpu fused/fp32, weights $weights"
     timeout 150 "${TRACK[@]}" bench --threads 8 --weights "$weights" --agreement "$path" 2>&1 \
       | tee -a "$LOGS/agreement.log" | grep -v Warning

@@ -31,6 +31,7 @@ from std_srvs.srv import Trigger
 from vision_msgs.msg import Detection2D
 
 from siam_tracker_ros import build_tracker
+from siam_tracker_ros.config import default_tracker
 from siam_tracker_ros.detection_mapping import box_to_bbox_fields
 from siam_tracker_ros.models.weights import resolve_weights
 from siam_tracker_ros.ros.conversions import rgb_to_compressed, rgb_to_image
@@ -47,7 +48,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--seconds', type=float, default=5.0, help='streaming time per case')
     parser.add_argument('--rate', type=float, default=30.0, help='camera rate (Hz)')
-    parser.add_argument('--tracker', default='siamfc')
+    parser.add_argument('--tracker', default=default_tracker())
     parser.add_argument('--weights', default='default',
                         help="'default' = the shipped weights, '' = seeded random init")
     parser.add_argument('--threads', type=int, default=1)

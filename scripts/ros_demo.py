@@ -27,6 +27,7 @@ from std_msgs.msg import Header
 from vision_msgs.msg import Detection2D
 
 from siam_tracker_ros.cli.run_cmd import parse_box
+from siam_tracker_ros.config import default_tracker
 from siam_tracker_ros.detection_mapping import box_to_bbox_fields, ns_to_stamp, stamp_to_ns
 from siam_tracker_ros.frames import FrameSource, draw_box, first_groundtruth_box
 from siam_tracker_ros.models.weights import resolve_weights
@@ -43,7 +44,7 @@ def parse_args(argv=None):
                         'OTB-layout folder')
     parser.add_argument('--out', required=True, help='annotated video (.mp4 or .avi)')
     parser.add_argument('--boxes', help='also write the published boxes, one x,y,w,h a frame')
-    parser.add_argument('--tracker', default='siamfc')
+    parser.add_argument('--tracker', default=default_tracker())
     parser.add_argument('--weights', default='default',
                         help="weights file, 'default' (shipped, if any) or 'none' (random)")
     parser.add_argument('--threads', type=int, default=1,

@@ -35,9 +35,20 @@ def config_dir() -> Path:
                   Path(__file__).resolve().parents[1] / 'config',
                   Path(sys.prefix) / 'share' / 'siam_tracker_ros' / 'config']
     for candidate in candidates:
-        if candidate and (Path(candidate) / 'siamfc.yaml').is_file():
+        if candidate and (Path(candidate) / 'tracker.yaml').is_file():
             return Path(candidate)
     raise ConfigError('no config directory found; set SIAM_TRACKER_CONFIG_DIR')
+
+
+def default_tracker(directory=None) -> str:
+    """The tracker used when none is named: the `tracker` of config/tracker.yaml (the node's
+    parameters file) in `directory` (default `config_dir()`), so the CLI, the benchmarks and
+    the node agree."""
+    path = Path(directory or config_dir()) / 'tracker.yaml'
+    name = unwrap_parameters(read_yaml_mapping(path)).get('tracker')
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f'{path}: no tracker name')
+    return name
 
 
 def read_yaml_mapping(path: Path, error=None, what: str = 'config file') -> dict:
@@ -55,13 +66,18 @@ def read_yaml_mapping(path: Path, error=None, what: str = 'config file') -> dict
     return data
 
 
-def read_section(path, section: str) -> dict:
-    """Read `section` from a YAML file, unwrapping an optional `/**: ros__parameters:` envelope."""
-    path = Path(path)
-    data = read_yaml_mapping(path, ConfigError, 'config file')
+def unwrap_parameters(data: dict) -> dict:
+    """The mapping inside an optional `/**: ros__parameters:` envelope."""
     for envelope in ('/**', 'ros__parameters'):
         if isinstance(data.get(envelope), dict):
             data = data[envelope]
+    return data
+
+
+def read_section(path, section: str) -> dict:
+    """Read `section` from a YAML file, unwrapping an optional `/**: ros__parameters:` envelope."""
+    path = Path(path)
+    data = unwrap_parameters(read_yaml_mapping(path, ConfigError, 'config file'))
     if section not in data or not isinstance(data[section], dict):
         raise ConfigError(f'{path}: missing section {section!r}')
     return data[section]

@@ -10,6 +10,7 @@ import torch
 
 from siam_tracker_ros.build import build_tracker
 from siam_tracker_ros.cli.common import USER_ERRORS, fail
+from siam_tracker_ros.config import default_tracker
 from siam_tracker_ros.datasets.otb import read_otb
 from siam_tracker_ros.evaluation.metrics import auc, rect_iou, success_curve
 from siam_tracker_ros.evaluation.runner import load_frame
@@ -26,7 +27,7 @@ DEFAULT_SEQUENCE = Path(__file__).resolve().parents[2].parent / 'shared/data/sot
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser('bench', help='speed benchmark of the execution paths')
-    parser.add_argument('--tracker', default='siamfc')
+    parser.add_argument('--tracker', default=default_tracker())
     parser.add_argument('--weights', default='default')
     parser.add_argument('--frames', type=int, default=40, help='timed frames per path')
     parser.add_argument('--threads', type=int, default=2)

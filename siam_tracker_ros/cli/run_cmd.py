@@ -9,12 +9,14 @@ from siam_tracker_ros.cli.common import USER_ERRORS, add_runtime_arguments, fail
 from siam_tracker_ros.frames import FrameSource, draw_box, first_groundtruth_box
 from siam_tracker_ros.models.weights import resolve_weights
 from siam_tracker_ros.build import build_tracker
+from siam_tracker_ros.config import default_tracker
 from siam_tracker_ros.status import STATE_NAMES, TRACKING
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser('run', help='track one object through a folder or video')
-    parser.add_argument('--tracker', default='siamfc', help='registered tracker name')
+    parser.add_argument('--tracker', default=default_tracker(),
+                        help='registered tracker name (default: config/tracker.yaml)')
     parser.add_argument('--weights', default='default',
                         help="weights file, 'default' (shipped, if any) or 'none' (random)")
     parser.add_argument('--input', required=True, help='image folder or video file')

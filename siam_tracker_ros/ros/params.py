@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rcl_interfaces.msg import ParameterDescriptor
 
-from siam_tracker_ros.config import config_dir, load_config, to_dict
+from siam_tracker_ros.config import config_dir, default_tracker, load_config, to_dict
 from siam_tracker_ros.registry import get_entry
 from siam_tracker_ros.runtime import BACKENDS, PRECISIONS
 
@@ -19,7 +19,8 @@ QOS_MODES = ('auto', 'reliable', 'best_effort')
 
 # name: (default, description)
 PARAMETERS = {
-    'tracker': ('siamfc', 'registered tracker name (config/<tracker>.yaml holds its settings)'),
+    'tracker': (None, 'registered tracker name (config/<tracker>.yaml holds its settings); '
+                      'default: the one config/tracker.yaml names'),
     'weights': ('default', "weights file; 'default' = shipped weights, '' = seeded random init"),
     'device': ('auto', 'auto, cpu, cuda or cuda:N (the device actually used is logged)'),
     'threads': (1, 'torch CPU threads used for inference'),
@@ -82,8 +83,10 @@ def declare_node_params(node) -> NodeParams:
     Raises:
         ValueError: a value out of its allowed set or range.
     """
-    values = {name: node.declare_parameter(name, default, _descriptor(text)).value
-              for name, (default, text) in PARAMETERS.items()}
+    defaults = {name: default for name, (default, _) in PARAMETERS.items()}
+    defaults['tracker'] = default_tracker(find_config_dir())
+    values = {name: node.declare_parameter(name, defaults[name], _descriptor(text)).value
+              for name, (_, text) in PARAMETERS.items()}
     return NodeParams(**values)
 
 

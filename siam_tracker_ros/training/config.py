@@ -55,7 +55,7 @@ class TrainConfig:
     """One training run (defaults: the SiamFC paper recipe, spec §2)."""
 
     name: str
-    tracker: str = 'siamfc'
+    tracker: str                   # a registered tracker: its network and objective
     backbone: str = ''           # '' = the tracker config's backbone
     pretrained: bool = False
     freeze_trunk: bool = False

@@ -1,4 +1,4 @@
-"""Validation: one-pass success AUC of a network inside the real SiamFC tracker."""
+"""Validation: one-pass success AUC of a network inside its registered tracker."""
 import numpy as np
 
 from siam_tracker_ros.data.media import SkipCounter, read_rgb

@@ -20,6 +20,6 @@ def test_bad_parameter_exits_with_a_clear_error(tmp_path, param, text):
     assert 'Traceback' not in log, log
 
 
-def test_checked_bf16_precision_is_used(start_node):
-    node = start_node('-p', 'precision:=bf16-checked', '-p', 'backend:=eager')
-    assert 'eager/bf16-checked' in node.log()
+def test_bf16_precision_is_used(start_node):
+    node = start_node('-p', 'precision:=bf16', '-p', 'backend:=eager')
+    assert 'eager/bf16' in node.log()

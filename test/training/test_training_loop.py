@@ -21,6 +21,7 @@ from tiny_data import write_media
 CONFIG = """\
 train:
   name: tiny
+  tracker: siamfc
   backbone: alexnet
   device: cpu
   threads: 1
