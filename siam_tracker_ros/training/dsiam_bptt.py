@@ -1,0 +1,86 @@
+"""Joint DSiam training over a video clip with BPTT (spec §3 "Training: joint training").
+
+Frame 1 gives O₁ at the ground truth, with V and W off. Each later frame t is cropped, at one
+scale, around the previous prediction (the detached argmax of S_{t−1}) with side s_x from the
+ground-truth size at t−1; S_t is scored against ±1 labels at the ground-truth centre; then
+V_t and W_t are learned from O_t, G_t and Ḡ_t cropped at the predicted centre. The loss is
+the sum of the frames' (balanced) logistic losses; autograd carries the gradients through
+RLR and CirConv (torch.fft) to the backbone, Υ and log λ.
+"""
+import numpy as np
+import torch
+
+from siam_tracker_ros.models.weights import InputFormat
+from siam_tracker_ros.ops.boxes import xywh_to_cxcywh
+from siam_tracker_ros.ops.crop import crop_patch, crop_window, image_mean_color, template_side
+from siam_tracker_ros.ops.labels import balanced_logistic_loss
+from siam_tracker_ros.ops.windows import dsiam_search_mask
+from siam_tracker_ros.runtime import to_input
+from siam_tracker_ros.trackers.dsiam_update import update_patches
+from siam_tracker_ros.training.losses import label_maps
+
+
+def crop_point(point, center, side: float, out_size: int) -> tuple:
+    """An image point in the pixels of `crop_patch(image, center, side, out_size)`."""
+    x0, y0, window = crop_window(center, side)
+    scale = out_size / window
+    return ((point[0] - x0 + 0.5) * scale - 0.5, (point[1] - y0 + 0.5) * scale - 0.5)
+
+
+def image_point(point, center, side: float, out_size: int) -> tuple:
+    """The inverse of `crop_point`: crop pixels back to image pixels."""
+    x0, y0, window = crop_window(center, side)
+    scale = window / out_size
+    return ((point[0] + 0.5) * scale - 0.5 + x0, (point[1] + 0.5) * scale - 0.5 + y0)
+
+
+def peak_point(response: torch.Tensor, input_size: int, stride: int) -> tuple:
+    """Search-crop pixel (x, y) of the first argmax cell of a 1×1×r×r response (spec §1.6)."""
+    size = response.shape[-1]
+    row, col = divmod(int(torch.argmax(response.detach().reshape(-1))), size)
+    origin = (input_size - 1) / 2 - stride * (size // 2)
+    return origin + stride * col, origin + stride * row
+
+
+def clip_loss(net, frames, boxes, input_format: InputFormat = InputFormat(), *,
+              exemplar_size: int = 127, instance_size: int = 255, radius: float = 16.0,
+              balanced: bool = True) -> torch.Tensor:
+    """Σ_{t≥2} logistic loss of S_t over one clip (spec §3, Eq. 10), differentiable.
+
+    Args:
+        net: a DSiamNet (its train/eval mode is the caller's choice).
+        frames: T ≥ 2 RGB uint8 images H×W×3.
+        boxes: T ground-truth 0-based `xywh` boxes.
+    """
+    if len(frames) < 2 or len(frames) != len(boxes):
+        raise ValueError(f'a clip needs T ≥ 2 frames and one box per frame; got '
+                         f'{len(frames)} frames and {len(boxes)} boxes')
+    device = next(net.parameters()).device
+    targets = [xywh_to_cxcywh(box) for box in boxes]
+    pad, mask = image_mean_color(frames[0]), dsiam_search_mask(instance_size)
+
+    def embed(embedder, patch):
+        return embedder(to_input(patch[None], device, torch.float32, input_format))
+
+    cx, cy, w, h = targets[0]
+    first = embed(net.template, crop_patch(frames[0], (cx, cy), template_side(w, h),
+                                           exemplar_size, pad))
+    center, v_hat, w_hat, total = (cx, cy), None, None, 0.0
+    for t in range(1, len(frames)):
+        s_z = template_side(*targets[t - 1][2:])
+        s_x = s_z * instance_size / exemplar_size
+        search = crop_patch(frames[t], center, s_x, instance_size, pad)
+        response = net.head(first, embed(net.search, search), v_hat, w_hat)
+        truth = crop_point(targets[t][:2], center, s_x, instance_size)
+        labels = label_maps([truth], response.shape[-1], instance_size, net.stride, radius)
+        total = total + balanced_logistic_loss(response, labels.to(device), balanced)
+        peak = peak_point(response, instance_size, net.stride)
+        height, width = frames[t].shape[:2]
+        center = tuple(np.clip(image_point(peak, center, s_x, instance_size), 0,
+                               [width - 1, height - 1]))
+        if t + 1 < len(frames):  # the last frame's transforms would never be used
+            o_t, g_t, masked = update_patches(frames[t], center, s_z, s_x, pad, mask,
+                                              exemplar_size, instance_size)
+            v_hat = net.learn_v(first, embed(net.template, o_t))
+            w_hat = net.learn_w(embed(net.search, g_t), embed(net.search, masked))
+    return total
