@@ -29,8 +29,13 @@ class AlexNet(nn.Module):
         self.conv5 = nn.Conv2d(384, 256, 3, groups=2)
 
     def forward(self, x):
-        x = self.conv2(self.conv1(x))
-        return self.conv5(self.conv4(self.conv3(x)))
+        return self.conv_outputs(x)[-1]
+
+    def conv_outputs(self, x):
+        """(conv3, conv4, conv5) outputs (384, 384, 256 channels) for multi-layer fusion, §4."""
+        conv3 = self.conv3(self.conv2(self.conv1(x)))
+        conv4 = self.conv4(conv3)
+        return conv3, conv4, self.conv5(conv4)
 
 
 def init_xavier(module: nn.Module) -> None:
