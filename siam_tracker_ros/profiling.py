@@ -1,11 +1,24 @@
-"""Operation counts for benchmarks: multiply-accumulates of conv and linear layers."""
+"""Operation counts for benchmarks: multiply-accumulates of conv, linear and attention layers.
+
+Functional correlations (ops/correlation.py) are not modules and are not counted.
+"""
 import torch
 import torch.nn as nn
 
 
+def attention_macs(layer: nn.MultiheadAttention, query: torch.Tensor, key: torch.Tensor) -> int:
+    """Q/K/V and output projections plus the two attention products of one call."""
+    batch_first = layer.batch_first and query.dim() == 3
+    queries, keys = (query.size(-2), key.size(-2)) if batch_first else (query.size(0), key.size(0))
+    batch = query.numel() // (queries * layer.embed_dim)
+    dim = layer.embed_dim
+    projections = 2 * queries * dim * dim + keys * dim * (layer.kdim + layer.vdim)
+    return batch * (projections + 2 * queries * keys * dim)
+
+
 def count_macs(module: nn.Module, *inputs, call=None) -> int:
-    """MACs of `module`'s Conv2d and Linear layers in one forward pass on `inputs`, or in
-    `call()` when given (e.g. one method of a network)."""
+    """MACs of Conv2d, Linear and MultiheadAttention layers of `module` while `call(*inputs)`
+    runs (default: its forward pass), e.g. `count_macs(net, z, call=net.template)`."""
     total = 0
 
     def conv_hook(layer, _, output):
@@ -17,11 +30,22 @@ def count_macs(module: nn.Module, *inputs, call=None) -> int:
         nonlocal total
         total += output.numel() * layer.in_features
 
-    hooks = [m.register_forward_hook(conv_hook if isinstance(m, nn.Conv2d) else linear_hook)
-             for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    def attention_hook(layer, args, kwargs, _):
+        nonlocal total
+        named = dict(zip(('query', 'key'), args), **kwargs)
+        total += attention_macs(layer, named['query'], named['key'])
+
+    hooks = []
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            hooks.append(m.register_forward_hook(conv_hook))
+        elif isinstance(m, nn.Linear):
+            hooks.append(m.register_forward_hook(linear_hook))
+        elif isinstance(m, nn.MultiheadAttention):
+            hooks.append(m.register_forward_hook(attention_hook, with_kwargs=True))
     try:
         with torch.inference_mode():
-            call() if call is not None else module(*inputs)
+            (call or module)(*inputs)
     finally:
         for hook in hooks:
             hook.remove()

@@ -7,17 +7,20 @@ def xcorr(z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Full cross-correlation summed over channels.
 
     Args:
-        z: templates, B×C×h×w, or 1×C×h×w to share one template over the batch.
+        z: templates, B×C×h×w (one kernel per sample), or B×K×C×h×w (K kernels per sample,
+            e.g. SiamRPN's 2k classification kernels, §6). Batch 1 shares them over the batch.
         x: search features, B×C×H×W.
 
     Returns:
-        B×1×(H−h+1)×(W−w+1).
+        B×K×(H−h+1)×(W−w+1), with K = 1 for a 4-D z.
     """
-    if z.size(0) == 1:
-        return F.conv2d(x, z)
+    kernels = z if z.dim() == 5 else z.unsqueeze(1)
+    if kernels.size(0) == 1:
+        return F.conv2d(x, kernels[0])
     batch, channels = x.shape[:2]
-    out = F.conv2d(x.reshape(1, batch * channels, *x.shape[2:]), z, groups=batch)
-    return out.reshape(batch, 1, *out.shape[2:])
+    out = F.conv2d(x.reshape(1, batch * channels, *x.shape[2:]), kernels.flatten(0, 1),
+                   groups=batch)
+    return out.reshape(batch, kernels.size(1), *out.shape[2:])
 
 
 def dwxcorr(z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
