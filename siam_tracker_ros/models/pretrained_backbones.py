@@ -129,12 +129,16 @@ class PaddedTrunkBackbone(nn.Module):
 
     def crop_template(self, features: torch.Tensor) -> torch.Tensor:
         """Centre `template_cells`² cells of template features (SiamRPN++ style)."""
-        size = features.size(-1)
-        if size <= self.template_cells:
-            return features
-        start = (size - self.template_cells) // 2
-        end = start + self.template_cells
-        return features[..., start:end, start:end]
+        return centre_crop(features, self.template_cells)
+
+
+def centre_crop(features: torch.Tensor, cells: int) -> torch.Tensor:
+    """Centre cells×cells of B×C×H×W features (16 → [4:12]); smaller maps are kept whole."""
+    size = features.size(-1)
+    if size <= cells:
+        return features
+    start = (size - cells) // 2
+    return features[..., start:start + cells, start:start + cells]
 
 
 class MobileNetV2Backbone(PaddedTrunkBackbone):
