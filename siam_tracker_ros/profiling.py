@@ -5,6 +5,8 @@ Functional correlations (ops/correlation.py) are not modules and are not counted
 import torch
 import torch.nn as nn
 
+from siam_tracker_ros.models.dynamic_conv import DynamicConv2d
+
 
 def attention_macs(layer: nn.MultiheadAttention, query: torch.Tensor, key: torch.Tensor) -> int:
     """Q/K/V and output projections plus the two attention products of one call."""
@@ -21,10 +23,12 @@ def count_macs(module: nn.Module, *inputs, call=None) -> int:
     runs (default: its forward pass), e.g. `count_macs(net, z, call=net.template)`."""
     total = 0
 
-    def conv_hook(layer, _, output):
+    def conv_hook(layer, args, output):
         nonlocal total
         per_output = layer.in_channels // layer.groups * layer.kernel_size[0] * layer.kernel_size[1]
         total += output.numel() * per_output
+        if isinstance(layer, DynamicConv2d):  # mixing the K kernels per sample
+            total += args[0].size(0) * layer.weight.numel()
 
     def linear_hook(layer, _, output):
         nonlocal total
@@ -37,7 +41,7 @@ def count_macs(module: nn.Module, *inputs, call=None) -> int:
 
     hooks = []
     for m in module.modules():
-        if isinstance(m, nn.Conv2d):
+        if isinstance(m, (nn.Conv2d, DynamicConv2d)):
             hooks.append(m.register_forward_hook(conv_hook))
         elif isinstance(m, nn.Linear):
             hooks.append(m.register_forward_hook(linear_hook))

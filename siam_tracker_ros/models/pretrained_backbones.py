@@ -278,3 +278,13 @@ def default_cache_dir() -> Path:
     import os
     env = os.environ.get('SIAM_TRACKER_CACHE')
     return Path(env) if env else Path(__file__).resolve().parents[2] / '.cache' / 'training'
+
+
+def build_mobilenetv2(weights=None, pretrained=True) -> MobileNetV2Backbone:
+    """The MobileNetV2 padded trunk; its ImageNet weights are read from `weights` (default: the
+    training cache) when `pretrained`."""
+    net = MobileNetV2Backbone()
+    if pretrained:
+        net.load_source(read_state_dict(weights or default_cache_dir() / 'weights'
+                                        / MOBILENETV2_FILE))
+    return net
