@@ -7,7 +7,8 @@ from siam_tracker_ros.ops.labels import balanced_logistic_loss, logistic_labels
 
 def label_maps(targets, response_size: int, input_size: int, stride: int = 8,
                radius: float = 16.0) -> torch.Tensor:
-    """B×1×r×r ±1 labels for target centres (tx, ty) in search-crop pixels (spec §1.6)."""
+    """B×1×r×r ±1 labels for targets (cx, cy, w, h) in search-crop pixels; the centre decides
+    (spec §1.6)."""
     maps = [logistic_labels(response_size, t, input_size, stride, radius) for t in targets]
     return torch.from_numpy(np.stack(maps)[:, None])
 
