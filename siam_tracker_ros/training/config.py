@@ -9,7 +9,7 @@ from pathlib import Path
 
 from siam_tracker_ros.config import read_yaml_mapping
 from siam_tracker_ros.data.augment import AugmentConfig
-from siam_tracker_ros.data.sources import StillConfig
+from siam_tracker_ros.data.stills import StillConfig
 from siam_tracker_ros.data.synthetic import SceneConfig
 
 DATASET_LAYOUTS = ('got10k', 'lasot', 'otb', 'ilsvrc_vid')

@@ -7,8 +7,8 @@ import torch
 from siam_tracker_ros.data.augment import rgb_pca
 from siam_tracker_ros.data.media import SkipCounter, load_cutouts, load_images, \
     load_video_frames
-from siam_tracker_ros.data.sources import PairMixture, SequencePairSource, StillPairSource, \
-    SyntheticPairSource
+from siam_tracker_ros.data.sources import PairMixture, SequencePairSource, SyntheticPairSource
+from siam_tracker_ros.data.stills import StillPairSource
 from siam_tracker_ros.runtime import to_input
 from siam_tracker_ros.training.config import DataConfig, TrainConfigError
 

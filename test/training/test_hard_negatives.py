@@ -11,9 +11,10 @@ import pytest
 
 from siam_tracker_ros.data.augment import AugmentConfig, crop_pair
 from siam_tracker_ros.data.media import SkipCounter, load_cutouts, load_images, stamp_category
-from siam_tracker_ros.data.sources import StillConfig, StillPairSource, SyntheticPairSource, \
-    box_ok, paste_patch
-from siam_tracker_ros.data.synthetic import Layer, SceneConfig, SyntheticScene, paste
+from siam_tracker_ros.data.layers import Layer, paste
+from siam_tracker_ros.data.sources import SyntheticPairSource, box_ok
+from siam_tracker_ros.data.stills import StillConfig, StillPairSource, paste_patch
+from siam_tracker_ros.data.synthetic import SceneConfig, SyntheticScene
 from siam_tracker_ros.models.pretrained_backbones import default_cache_dir
 from siam_tracker_ros.training.config import TrainConfigError, load_train_config
 

@@ -4,8 +4,8 @@ import pytest
 
 from siam_tracker_ros.data.augment import AugmentConfig, make_pair
 from siam_tracker_ros.data.media import SkipCounter, load_cutouts, load_images
-from siam_tracker_ros.data.sources import SequencePairSource, StillPairSource, \
-    SyntheticPairSource
+from siam_tracker_ros.data.sources import SequencePairSource, SyntheticPairSource
+from siam_tracker_ros.data.stills import StillPairSource
 from siam_tracker_ros.data.synthetic import SyntheticScene
 from siam_tracker_ros.datasets.ilsvrc_vid import read_ilsvrc_vid
 from siam_tracker_ros.training.config import DatasetSpec, TrainConfigError
@@ -86,7 +86,7 @@ def test_synthetic_boxes_are_exact(tmp_path):
     for t in (0, 5):
         _, box = scene.render(t)
         canvas = np.zeros((480, 640, 3), np.uint8)
-        from siam_tracker_ros.data.synthetic import paste
+        from siam_tracker_ros.data.layers import paste
         assert paste(canvas, scene.target, t, blur=0) == box
 
 
