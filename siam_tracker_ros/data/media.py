@@ -4,10 +4,12 @@ Unreadable or missing files are skipped and counted in a `SkipCounter`, never fa
 """
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
+CATEGORY_INDEX = 'categories.tsv'   # written by scripts/fetch_training_data.sh
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp')
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mkv', '.mov')
 
@@ -63,8 +65,35 @@ def is_photo_like(rgb: np.ndarray, alpha: np.ndarray, min_colors: int = 1500) ->
     return len(np.unique(codes)) >= min_colors
 
 
+class Cutout(NamedTuple):
+    """An RGBA cut-out cropped to its alpha box; `category` is its kind, '' when unknown."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray
+    category: str = ''
+
+
+def stamp_category(folder: str) -> str:
+    """The kind of a stamp from its folder: the first two levels, 'cartoon' ignored.
+
+    'animals/mammals/bovines' → 'animals/mammals'; 'food/fruit/cartoon' → 'food/fruit'.
+    """
+    parts = [part for part in folder.split('/') if part and part != 'cartoon']
+    return '/'.join(parts[:2])
+
+
+def read_categories(folder) -> dict:
+    """{file name: category} from `folder`/categories.tsv, or {} when there is none."""
+    index = Path(folder) / CATEGORY_INDEX
+    if not index.is_file():
+        return {}
+    pairs = (line.split('\t') for line in index.read_text().splitlines() if '\t' in line)
+    return {name: stamp_category(stamp_folder) for name, stamp_folder in pairs}
+
+
 def load_cutouts(folder, skipped: SkipCounter, photo_only: bool = True, min_side: int = 24):
-    """All RGBA cut-outs in `folder`, cropped to their alpha bounding box."""
+    """All RGBA cut-outs in `folder` (`Cutout`s), cropped to their alpha bounding box."""
+    categories = read_categories(folder)
     cutouts = []
     for path in sorted(Path(folder).glob('*.png')):
         item = read_rgba(path, skipped)
@@ -79,7 +108,7 @@ def load_cutouts(folder, skipped: SkipCounter, photo_only: bool = True, min_side
         alpha = alpha[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
         if min(alpha.shape) < min_side or (photo_only and not is_photo_like(rgb, alpha)):
             continue
-        cutouts.append((rgb, alpha))
+        cutouts.append(Cutout(rgb, alpha, categories.get(path.name, '')))
     return cutouts
 
 

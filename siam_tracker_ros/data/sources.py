@@ -1,41 +1,45 @@
-"""Training pair sources: tracking datasets, synthetic clips, and still photos.
+"""Training pair sources: tracking datasets and synthetic clips (still photos: `data/stills.py`).
 
-Each source has `sample(rng)` → (z uint8 127², x uint8 S², (tx, ty)) or None when the drawn
-pair fails the sample filter; `PairMixture` retries and mixes sources by weight.
+Each source has `draw(rng)` → `Sample(z, x, target, record)` or None when the drawn pair fails
+the sample filter, and `sample(rng)` → (z uint8 127², x uint8 S², target) or None, where
+target = (cx, cy, w, h) is the target box in search-crop pixels. `PairMixture` retries and mixes
+sources by weight. The `SampleRecord` says what was generated (look-alikes, target side, camera).
 """
-import cv2
 import numpy as np
 
 from siam_tracker_ros.data.augment import AugmentConfig, IMAGENET_EIGVAL, IMAGENET_EIGVEC, \
-    make_pair
+    crop_pair
 from siam_tracker_ros.data.media import SkipCounter, read_rgb
-from siam_tracker_ros.data.synthetic import SyntheticScene
+from siam_tracker_ros.data.records import PairSource, Sample, floats, make_record
+from siam_tracker_ros.data.synthetic import SceneConfig, SyntheticScene
 
 PCA = (IMAGENET_EIGVAL, IMAGENET_EIGVEC)
 
 
-def box_ok(box, image_shape) -> bool:
-    """Sample filter of spec §1.6 (visible, 20–500 px, 1–50 % of the frame, aspect ¼–4)."""
+def box_ok(box, image_shape, min_side: float = 20.0) -> bool:
+    """Sample filter of spec §1.6 (visible, 20–500 px, 1–50 % of the frame, aspect ¼–4);
+    `min_side` lowers the 20 px for small-target training."""
     if box is None or not np.all(np.isfinite(box)):
         return False
     _, _, w, h = box
     height, width = image_shape[:2]
-    return (20 <= w <= 500 and 20 <= h <= 500 and 0.01 <= w / width <= 0.5
+    return (min_side <= w <= 500 and min_side <= h <= 500 and 0.01 <= w / width <= 0.5
             and 0.01 <= h / height <= 0.5 and 0.25 <= w / h <= 4)
 
 
-class SequencePairSource:
+class SequencePairSource(PairSource):
     """Pairs from annotated videos (`Sequence` objects), spec §1.6 sampling."""
 
     def __init__(self, sequences, aug: AugmentConfig, frame_range: int = 100, pca=PCA,
-                 skipped: SkipCounter = None):
+                 skipped: SkipCounter = None, min_side: float = 20.0):
         self.sequences = [s for s in sequences if len(s) >= 2]
         if not self.sequences:
             raise ValueError('no sequence with at least two frames')
         self.aug, self.frame_range, self.pca = aug, frame_range, pca
         self.skipped = skipped or SkipCounter()
+        self.min_side = min_side
 
-    def sample(self, rng):
+    def draw(self, rng):
         seq = self.sequences[rng.integers(len(self.sequences))]
         valid = np.isfinite(seq.boxes).all(axis=1)
         if seq.absent is not None:
@@ -52,71 +56,48 @@ class SequencePairSource:
         image_x = read_rgb(seq.frames[t_x], self.skipped, max_side=100000)
         if image_z is None or image_x is None:
             return None
-        if not (box_ok(seq.boxes[t_z], image_z.shape) and box_ok(seq.boxes[t_x], image_x.shape)):
+        box_z, box_x = seq.boxes[t_z], seq.boxes[t_x]
+        if not (box_ok(box_z, image_z.shape, self.min_side)
+                and box_ok(box_x, image_x.shape, self.min_side)):
             return None
-        return make_pair(image_z, seq.boxes[t_z], image_x, seq.boxes[t_x], rng, self.aug,
-                         self.pca)
+        z, x, window = crop_pair(image_z, box_z, image_x, box_x, rng, self.aug, self.pca)
+        return Sample(z, x, window.box(box_x),
+                      make_record('sequence', box_z, box_x, window, frames=(t_z, t_x)))
 
 
-class SyntheticPairSource:
+class SyntheticPairSource(PairSource):
     """Pairs of frames of random synthetic clips (`SyntheticScene`)."""
 
     def __init__(self, cutouts, backgrounds, aug: AugmentConfig, frame_range: int = 30,
-                 pca=PCA):
+                 pca=PCA, scene: SceneConfig = SceneConfig(), min_side: float = 20.0):
         if not cutouts or not backgrounds:
             raise ValueError('synthetic source needs cut-outs and backgrounds')
+        if scene.lookalikes[1] and scene.same_category and not any(c.category for c in cutouts):
+            raise ValueError('same-category look-alikes need cut-out categories (no '
+                             'categories.tsv next to the stamps: re-run '
+                             'scripts/fetch_training_data.sh)')
         self.cutouts, self.backgrounds = cutouts, backgrounds
         self.aug, self.frame_range, self.pca = aug, frame_range, pca
+        self.scene, self.min_side = scene, min_side
 
-    def sample(self, rng):
-        scene = SyntheticScene(self.cutouts, self.backgrounds, rng)
+    def draw(self, rng):
+        scene = SyntheticScene(self.cutouts, self.backgrounds, rng, self.scene)
         t_z = int(rng.integers(0, self.frame_range))
         t_x = t_z + int(rng.integers(1, self.frame_range + 1)) * int(rng.choice([-1, 1]))
+        scene.focus_on(t_x)
         image_z, box_z = scene.render(t_z)
-        image_x, box_x = scene.render(t_x)
-        if not (box_ok(box_z, image_z.shape) and box_ok(box_x, image_x.shape)):
+        image_x, box_x, lookalikes, kinds = scene.draw(t_x)
+        if not (box_ok(box_z, image_z.shape, self.min_side)
+                and box_ok(box_x, image_x.shape, self.min_side)):
             return None
-        return make_pair(image_z, box_z, image_x, box_x, rng, self.aug, self.pca)
-
-
-class StillPairSource:
-    """Pairs cut from one photo and a geometrically/photometrically transformed copy."""
-
-    def __init__(self, images, aug: AugmentConfig, pca=PCA):
-        if not images:
-            raise ValueError('still source needs images')
-        self.images, self.aug, self.pca = images, aug, pca
-
-    def sample(self, rng):
-        image = self.images[rng.integers(len(self.images))]
-        height, width = image.shape[:2]
-        side = rng.uniform(0.05, 0.35) * min(width, height)
-        aspect = np.exp(rng.uniform(-0.7, 0.7))
-        w, h = side * np.sqrt(aspect), side / np.sqrt(aspect)
-        x, y = rng.uniform(0, width - w), rng.uniform(0, height - h)
-        box_z = (x, y, w, h)
-        matrix = cv2.getRotationMatrix2D((width / 2, height / 2), rng.uniform(-8, 8),
-                                         rng.uniform(0.8, 1.25))
-        matrix[:, 2] += rng.uniform(-0.1, 0.1, 2) * (width, height)
-        warped = cv2.warpAffine(image, matrix, (width, height), borderMode=cv2.BORDER_REFLECT)
-        warped = _photometric(warped, rng)
-        corners = np.array([[x, y], [x + w - 1, y], [x, y + h - 1], [x + w - 1, y + h - 1]])
-        moved = corners @ matrix[:, :2].T + matrix[:, 2]
-        lo, hi = moved.min(axis=0), moved.max(axis=0)
-        box_x = (lo[0], lo[1], hi[0] - lo[0] + 1, hi[1] - lo[1] + 1)
-        if not (box_ok(box_z, image.shape) and box_ok(box_x, warped.shape)):
-            return None
-        return make_pair(image, box_z, warped, box_x, rng, self.aug, self.pca)
-
-
-def _photometric(image: np.ndarray, rng) -> np.ndarray:
-    """Random contrast/brightness/gamma, Gaussian blur and noise."""
-    out = image.astype(np.float32) * rng.uniform(0.7, 1.3) + rng.uniform(-25, 25)
-    out = 255.0 * (np.clip(out, 0, 255) / 255.0) ** rng.uniform(0.8, 1.25)
-    if rng.random() < 0.3:
-        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.5, 2.0))
-    out += rng.normal(0, rng.uniform(0, 6), out.shape)
-    return np.clip(out, 0, 255).astype(np.uint8)
+        z, x, window = crop_pair(image_z, box_z, image_x, box_x, rng, self.aug, self.pca)
+        record = make_record('synthetic', box_z, box_x, window,
+                             target_category=scene.target.category,
+                             lookalikes=tuple(window.box(b) for b in lookalikes),
+                             lookalike_categories=kinds,
+                             camera_shift=floats(scene.background_shift(t_z, t_x)),
+                             camera_blur=scene.camera_blur(t_x), frames=(t_z, t_x))
+        return Sample(z, x, window.box(box_x), record)
 
 
 class PairMixture:
@@ -130,11 +111,16 @@ class PairMixture:
         self.max_tries = max_tries
         self.rejected = 0
 
-    def sample(self, rng):
+    def draw(self, rng) -> Sample:
+        """A `Sample` from a source drawn by weight."""
         for _ in range(self.max_tries):
             source = self.sources[rng.choice(len(self.sources), p=self.weights)]
-            pair = source.sample(rng)
-            if pair is not None:
-                return pair
+            drawn = source.draw(rng)
+            if drawn is not None:
+                return drawn
             self.rejected += 1
         raise RuntimeError(f'no valid training pair in {self.max_tries} tries')
+
+    def sample(self, rng):
+        """(z, x, target) from a source drawn by weight."""
+        return tuple(self.draw(rng)[:3])

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from siam_tracker_ros.config import read_yaml_mapping
 from siam_tracker_ros.data.augment import AugmentConfig
+from siam_tracker_ros.data.stills import StillConfig
+from siam_tracker_ros.data.synthetic import SceneConfig
 
 DATASET_LAYOUTS = ('got10k', 'lasot', 'otb', 'ilsvrc_vid')
 INPUTS = ('raw', 'imagenet', 'caffe')   # pixel formats: training/models.py INPUT_FORMATS
@@ -38,6 +40,9 @@ class DataConfig:
     datasets: tuple = ()
     frame_range: int = 100
     synthetic_frame_range: int = 30
+    min_target_side: float = 20.0       # sample filter (spec §1.6: 20 px); lower for small targets
+    synthetic_clips: SceneConfig = SceneConfig()
+    still_pairs: StillConfig = StillConfig()
     augment: AugmentConfig = AugmentConfig()
 
 
@@ -115,7 +120,7 @@ def _build(cls, values, where: str):
         kwargs[name] = value
     try:
         return cls(**kwargs)
-    except TypeError as err:
+    except (TypeError, ValueError) as err:
         raise TrainConfigError(f'{where}: {err}') from None
 
 

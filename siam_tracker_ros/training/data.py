@@ -7,8 +7,8 @@ import torch
 from siam_tracker_ros.data.augment import rgb_pca
 from siam_tracker_ros.data.media import SkipCounter, load_cutouts, load_images, \
     load_video_frames
-from siam_tracker_ros.data.sources import PairMixture, SequencePairSource, StillPairSource, \
-    SyntheticPairSource
+from siam_tracker_ros.data.sources import PairMixture, SequencePairSource, SyntheticPairSource
+from siam_tracker_ros.data.stills import StillPairSource
 from siam_tracker_ros.runtime import to_input
 from siam_tracker_ros.training.config import DataConfig, TrainConfigError
 
@@ -62,14 +62,17 @@ def build_mixture(config: DataConfig, skipped: SkipCounter) -> PairMixture:
     if config.synthetic:
         cutouts = load_cutouts(media / 'stamps', skipped)
         sources.append(SyntheticPairSource(cutouts, backgrounds + frames, config.augment,
-                                           config.synthetic_frame_range, pca))
+                                           config.synthetic_frame_range, pca,
+                                           config.synthetic_clips, config.min_target_side))
         weights.append(config.synthetic)
     if config.stills:
-        sources.append(StillPairSource(backgrounds + frames[::4], config.augment, pca))
+        sources.append(StillPairSource(backgrounds + frames[::4], config.augment, pca,
+                                       config.still_pairs, config.min_target_side))
         weights.append(config.stills)
     for spec in config.datasets:
         sources.append(SequencePairSource(read_dataset(spec), config.augment,
-                                          config.frame_range, pca, skipped))
+                                          config.frame_range, pca, skipped,
+                                          config.min_target_side))
         weights.append(spec.weight)
     if not sources:
         raise TrainConfigError('data: no source (set synthetic, stills or datasets)')
@@ -77,7 +80,8 @@ def build_mixture(config: DataConfig, skipped: SkipCounter) -> PairMixture:
 
 
 def draw_batch(mixture: PairMixture, rng, size: int, input_format, device):
-    """`size` pairs as (z, x) input tensors and an (N, 2) array of target centres."""
+    """`size` pairs as (z, x) input tensors and an (N, 4) array of target boxes
+    (cx, cy, w, h) in search-crop pixels."""
     pairs = [mixture.sample(rng) for _ in range(size)]
     z = np.stack([p[0] for p in pairs])
     x = np.stack([p[1] for p in pairs])

@@ -17,7 +17,7 @@ from siam_tracker_ros.ops.labels import balanced_logistic_loss
 from siam_tracker_ros.ops.windows import dsiam_search_mask
 from siam_tracker_ros.runtime import to_input
 from siam_tracker_ros.trackers.dsiam_update import update_patches
-from siam_tracker_ros.training.losses import label_maps
+from siam_tracker_ros.training.objectives import label_maps
 
 
 def crop_point(point, center, side: float, out_size: int) -> tuple:

@@ -4,8 +4,8 @@ import pytest
 
 from siam_tracker_ros.data.augment import AugmentConfig, make_pair
 from siam_tracker_ros.data.media import SkipCounter, load_cutouts, load_images
-from siam_tracker_ros.data.sources import SequencePairSource, StillPairSource, \
-    SyntheticPairSource
+from siam_tracker_ros.data.sources import SequencePairSource, SyntheticPairSource
+from siam_tracker_ros.data.stills import StillPairSource
 from siam_tracker_ros.data.synthetic import SyntheticScene
 from siam_tracker_ros.datasets.ilsvrc_vid import read_ilsvrc_vid
 from siam_tracker_ros.training.config import DatasetSpec, TrainConfigError
@@ -38,10 +38,13 @@ def test_read_dataset_and_pairs(tmp_path, layout, writer, absent_last):
                                                         search_scale=0, template_scale=0,
                                                         color_pca=0), frame_range=2)
     rng = np.random.default_rng(0)
-    z, x, centre = next(p for p in (source.sample(rng) for _ in range(20)) if p is not None)
+    z, x, target = next(p for p in (source.sample(rng) for _ in range(20)) if p is not None)
     assert z.shape == (127, 127, 3) and x.shape == (239, 239, 3)
-    np.testing.assert_allclose(centre, (119, 119), atol=2.0)
-    row, col = round(centre[1]), round(centre[0])
+    np.testing.assert_allclose(target[:2], (119, 119), atol=2.0)
+    # the 40×30 box at the crop's scale (s_x = 239/127·s_z, s_z = sqrt(75·65))
+    scale = 127 / np.sqrt(75 * 65)
+    np.testing.assert_allclose(target[2:], (40 * scale, 30 * scale), rtol=0.02)
+    row, col = round(target[1]), round(target[0])
     assert x[row, col, 0] > 200 and x[row, col, 2] < 60   # the red target is at the centre
 
 
@@ -56,10 +59,11 @@ def test_make_pair_target_follows_shift():
     image[190:210, 190:210] = 255
     config = AugmentConfig(search_shift=40, search_scale=0.0, template_scale=0.0, color_pca=0)
     for seed in range(5):
-        _, x, (tx, ty) = make_pair(image, (190, 190, 20, 20), image, (190, 190, 20, 20),
-                                   np.random.default_rng(seed), config)
+        _, x, (tx, ty, tw, th) = make_pair(image, (190, 190, 20, 20), image, (190, 190, 20, 20),
+                                           np.random.default_rng(seed), config)
         ys, xs = np.nonzero(x[:, :, 0] > 128)
         assert abs(xs.mean() - tx) < 1.0 and abs(ys.mean() - ty) < 1.0
+        assert abs(xs.max() - xs.min() + 1 - tw) < 1.5 and abs(ys.max() - ys.min() + 1 - th) < 1.5
 
 
 def test_media_skips_and_counts_bad_files(tmp_path):
@@ -82,7 +86,7 @@ def test_synthetic_boxes_are_exact(tmp_path):
     for t in (0, 5):
         _, box = scene.render(t)
         canvas = np.zeros((480, 640, 3), np.uint8)
-        from siam_tracker_ros.data.synthetic import paste
+        from siam_tracker_ros.data.layers import paste
         assert paste(canvas, scene.target, t, blur=0) == box
 
 
@@ -96,9 +100,9 @@ def test_synthetic_and_still_sources_give_valid_pairs(tmp_path):
                    StillPairSource(backgrounds, AugmentConfig(search_shift=32))):
         pairs = [p for p in (source.sample(rng) for _ in range(30)) if p is not None]
         assert pairs
-        for z, x, (tx, ty) in pairs:
+        for z, x, (tx, ty, tw, th) in pairs:
             assert z.shape == (127, 127, 3) and x.shape == (239, 239, 3)
-            assert 0 <= tx < 239 and 0 <= ty < 239
+            assert 0 <= tx < 239 and 0 <= ty < 239 and tw > 0 and th > 0
 
 
 def test_corrupt_sequence_frames_are_skipped_and_counted(tmp_path):
