@@ -113,7 +113,7 @@ class SiamGAMNet(nn.Module):
         if len(kernels) != len(subnets) or len(features) != len(subnets):
             raise ValueError(f'expected {len(subnets)} template and search features (one per '
                              f'subnet), got {len(kernels)} and {len(features)}')
-        responses = [net.respond(k, f) for net, k, f in zip(subnets, kernels, features)]
+        responses = [net.head(k, f) for net, k, f in zip(subnets, kernels, features)]
         return sum(responses) / len(responses)
 
     def forward(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

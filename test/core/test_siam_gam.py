@@ -223,7 +223,7 @@ def test_response_is_mean_of_subnets(frame):  # GAM-5
         net.subnet_a.adjust_bias.fill_(0.3)
         net.subnet_b.adjust_bias.fill_(-0.1)
         (z_a, z_b), (x_a, x_b) = net.template(z), net.search(x)
-        r_a, r_b = net.subnet_a.respond(z_a, x_a), net.subnet_b.respond(z_b, x_b)
+        r_a, r_b = net.subnet_a.head(z_a, x_a), net.subnet_b.head(z_b, x_b)
         response = net(z, x)
     assert torch.equal(response, (r_a + r_b) / 2)
     assert not torch.allclose(r_a, r_b)
