@@ -4,7 +4,7 @@ Each registry entry names one (`registry.TrackerEntry.objective`); the trainer o
 `make_batch` and `loss`, so a new tracker brings its own without touching the trainer.
 """
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -16,10 +16,13 @@ from siam_tracker_ros.training.data import draw_batch
 @dataclass(frozen=True)
 class Objective:
     """make_batch(mixture, rng, size, input_format, device) -> batch (a tuple);
-    loss(net, batch, train_config) -> scalar tensor."""
+    loss(net, batch, train_config) -> scalar tensor;
+    start_epoch(net, epoch, train_config), optional: called before each epoch (e.g. a
+    temperature schedule)."""
 
     make_batch: Callable
     loss: Callable
+    start_epoch: Optional[Callable] = None
 
 
 def label_maps(centers, response_size: int, input_size: int, stride: int = 8,

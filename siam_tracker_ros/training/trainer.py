@@ -81,6 +81,8 @@ class Trainer:
         rng = np.random.default_rng([cfg.seed, epoch])
         random.seed(cfg.seed * 1000 + epoch)
         set_lr(self.optimizer, epoch_lr(epoch, cfg.epochs, cfg.lr_start, cfg.lr_end))
+        if self.objective.start_epoch is not None:
+            self.objective.start_epoch(self.net, epoch, cfg)
         self.train_mode()
         steps = cfg.pairs_per_epoch // cfg.batch_size
         losses = []
