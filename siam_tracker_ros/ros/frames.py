@@ -63,6 +63,11 @@ class FrameStore:
         with self._lock:
             return len(self._ring)
 
+    def newest(self):
+        """The most recently received frame, or None."""
+        with self._lock:
+            return self._ring[-1] if self._ring else None
+
     def find(self, stamp_ns: int, tolerance_ns: int) -> Frame:
         """The buffered frame nearest to `stamp_ns` (0 = newest) within `tolerance_ns`.
 

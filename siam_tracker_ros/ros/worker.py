@@ -132,7 +132,7 @@ class TrackingWorker:
         if job.was_tracking:
             self._frames.stop()
             self._status.reset()
-            self._emit(None, None, None, 0.0, 0)
+            self._emit(self._frames.newest(), None, None, 0.0, 0)  # its header: the last image's
             self._tracker, self._status = None, None
         job.done.set()
 
