@@ -68,7 +68,7 @@ def compressed_size(data: bytes) -> tuple:
     """
     if data[:8] == PNG_SIGNATURE:
         if len(data) < 24 or data[12:16] != b'IHDR':
-            raise ImageError('PNG without an IHDR header')
+            raise ImageError('cannot decode compressed image: PNG without an IHDR header')
         return struct.unpack('>II', data[16:24])
     if data[:2] == b'\xff\xd8':
         return _jpeg_size(data)
@@ -79,7 +79,7 @@ def _jpeg_size(data: bytes) -> tuple:
     pos = 2
     while pos + 4 <= len(data):
         if data[pos] != 0xFF:
-            raise ImageError(f'JPEG header corrupt at byte {pos}')
+            raise ImageError(f'cannot decode compressed image: JPEG header corrupt at byte {pos}')
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1
@@ -96,7 +96,7 @@ def _jpeg_size(data: bytes) -> tuple:
             height, width = struct.unpack('>HH', data[pos + 5:pos + 9])
             return width, height
         pos += 2 + length
-    raise ImageError('JPEG without a frame header (SOF)')
+    raise ImageError('cannot decode compressed image: JPEG without a frame header (SOF)')
 
 
 def compressed_to_rgb(msg: CompressedImage, max_pixels: int = 4096 * 4096) -> np.ndarray:

@@ -100,3 +100,17 @@ def test_qos_matching():
     assert qos.choose_reliability('auto', [rel, best]) == best
     assert qos.choose_reliability('reliable', [best]) == rel
     assert qos.choose_reliability('best_effort', [rel]) == best
+
+
+@pytest.mark.parametrize('ext, params', [
+    ('.jpg', []), ('.jpg', [cv2.IMWRITE_JPEG_PROGRESSIVE, 1]), ('.png', [])])
+def test_compressed_size_from_the_header_equals_the_decoded_size(sot_dir, ext, params):
+    for name in ('otb_Crossing', 'vot15_ball1', 'dtb70_Surfing06'):
+        image = cv2.imread(str(sorted((sot_dir / name / 'img').glob('*.jpg'))[0]))
+        data = cv2.imencode(ext, image, params)[1].tobytes()
+        height, width = image.shape[:2]
+        assert conversions.compressed_size(data) == (width, height)
+        msg = CompressedImage(format=ext[1:], data=data)
+        assert conversions.compressed_to_rgb(msg).shape == image.shape
+        with pytest.raises(conversions.ImageError, match='more than max_image_pixels'):
+            conversions.compressed_to_rgb(msg, max_pixels=width * height - 1)
