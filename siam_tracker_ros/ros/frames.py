@@ -47,14 +47,21 @@ class FrameStore:
 
     def add(self, msg, stamp_ns: int, receipt_ns: int) -> Frame:
         """Store a received message (image callback); wakes the worker."""
+        return self.add_all([(msg, stamp_ns, receipt_ns)])
+
+    def add_all(self, received) -> Frame:
+        """Store (msg, stamp_ns, receipt_ns) messages in receipt order, then wake the worker
+        once: it sees only the newest of them. Returns the newest Frame."""
         with self._lock:
-            self._seq += 1
-            frame = Frame(msg, int(stamp_ns), int(receipt_ns), self._seq)
-            self._ring.append(frame)
+            for msg, stamp_ns, receipt_ns in received:
+                self._seq += 1
+                frame = Frame(msg, int(stamp_ns), int(receipt_ns), self._seq)
+                self._ring.append(frame)
+                if self._active:
+                    if self._pending is not None:
+                        self._dropped += 1
+                    self._pending = frame
             if self._active:
-                if self._pending is not None:
-                    self._dropped += 1
-                self._pending = frame
                 self.ready.notify_all()
             return frame
 

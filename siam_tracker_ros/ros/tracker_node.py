@@ -153,8 +153,29 @@ class TrackerNode(Node):
         return self._config_dir / f'{name}.yaml'
 
     def _image_cb(self, msg):
-        stamp = stamp_to_ns(msg.header.stamp.sec, msg.header.stamp.nanosec)
-        self._frames.add(msg, stamp, self.get_clock().now().nanoseconds)
+        # The executor takes one queued message per turn, oldest first: when the CPU is starved
+        # it falls behind and the 'newest' frame was up to a queue (qos_depth) old. So take
+        # everything queued now too; all go to the ring buffer, the worker sees the newest.
+        received = [msg, *self._take_queued(self._params.qos_depth)]
+        now = self.get_clock().now().nanoseconds
+        self._frames.add_all([(m, stamp_to_ns(m.header.stamp.sec, m.header.stamp.nanosec), now)
+                              for m in received])
+
+    def _take_queued(self, limit: int) -> list:
+        """Up to `limit` messages already queued on the image subscription (the executor does
+        not take from it meanwhile: the image callback group is mutually exclusive)."""
+        taken = []
+        sub = self._sub
+        try:
+            with sub.handle:
+                while len(taken) < limit:
+                    info = sub.handle.take_message(sub.msg_type, sub.raw)
+                    if info is None:
+                        break
+                    taken.append(info[0])
+        except Exception as err:  # noqa: BLE001  e.g. destroyed on re-subscription
+            self._report('take', f'could not take queued images: {type(err).__name__}: {err}')
+        return taken
 
     def _init_target_cb(self, request, response):
         if not self._admit():
