@@ -39,8 +39,8 @@ PARAMETERS = {
     'error_log_period': (5.0, 'seconds between repeats of the same input error in the log'),
     'max_image_pixels': (4096 * 4096, 'largest width x height a CompressedImage may declare in '
                                       'its header (checked before decoding)'),
-    'max_pending_requests': (64, 'service requests served at once, and the depth of their '
-                                 'request queues; more at once are refused with busy'),
+    'max_pending_requests': (64, 'service requests served at once; more at once are answered '
+                                 "at once with 'refused: busy'"),
 }
 
 

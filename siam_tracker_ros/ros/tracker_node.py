@@ -44,6 +44,7 @@ JOB_TIMEOUT_S = 60.0
 MAX_TRACKER_NAME = 64   # characters; longer names are rejected
 MAX_TARGET_ID = 256
 SHOWN_CHARS = 64        # a rejected string is shown up to this many characters
+REQUEST_QUEUE_DEPTH = 100  # DDS request queue of each service (at least max_pending_requests)
 
 
 class TrackerNode(Node):
@@ -89,7 +90,7 @@ class TrackerNode(Node):
         if self._params.publish_debug_image:
             self._debug_pub = self.create_publisher(Image, '~/debug_image', 2)
         requests = QoSProfile(history=HistoryPolicy.KEEP_LAST,
-                              depth=self._params.max_pending_requests,
+                              depth=max(REQUEST_QUEUE_DEPTH, self._params.max_pending_requests),
                               reliability=ReliabilityPolicy.RELIABLE,
                               durability=DurabilityPolicy.VOLATILE)
         self._pending = 0

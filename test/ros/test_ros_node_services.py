@@ -10,7 +10,7 @@ from std_srvs.srv import Trigger
 from siam_tracker_ros.detection_mapping import box_to_bbox_fields, ns_to_stamp
 from siam_tracker_ros.ros.interfaces import InitTarget
 
-from rostest_support import frame_stamp_ns, load_sequence
+from rostest_support import Client, frame_stamp_ns, load_sequence
 
 BURST = 40
 BACK = 5  # inits name the frame published this many frames before the call (~170 ms)
@@ -70,3 +70,28 @@ def test_burst_of_inits_and_resets_is_answered_in_full(node, client, sot_dir):
             assert reply.success or 'already IDLE' in reply.message, reply.message
     assert node.proc.poll() is None
     client.reset()  # leave the node idle
+
+
+def test_requests_beyond_the_limit_are_refused_visibly(start_node, client, sot_dir, ros_session):
+    busy = start_node('-p', 'max_pending_requests:=2', '-r', '__node:=siam_tracker_busy')
+    frames, boxes = load_sequence(sot_dir / 'otb_Crossing', 3)
+    other = Client('siam_tracker_busy_test', node_name='siam_tracker_busy')
+    try:
+        other.make_publisher(reliable=True)
+        other.wait_matched(reliable=True)
+        for _ in range(20):  # until the node has the frames (a new reader may miss the first)
+            other.stream(frames, first=500)
+            if other.init(tuple(boxes[2]), frame_stamp_ns(502), 'camera').success:
+                break
+        futures = [('init', other.init_client.call_async(_init_request(tuple(boxes[2]), 502)))
+                   for _ in range(12)]
+        answers = _wait_all(futures)
+    finally:
+        other.close()
+    replies = [reply for _, reply in answers]
+    assert all(reply is not None for reply in replies), 'every request is answered'
+    refused = [r for r in replies if 'refused: busy, 2 requests pending' in r.message]
+    assert refused and all(r.success or r in refused for r in replies), (
+        [r.message for r in replies])
+    assert any(r.success for r in replies)
+    assert 'refused: busy' in busy.log()
