@@ -17,7 +17,6 @@ from siam_tracker_ros.runtime import BACKENDS, PRECISIONS
 
 TRANSPORTS = ('raw', 'compressed')
 QOS_MODES = ('auto', 'reliable', 'best_effort')
-RANDOM_INIT = ('none', '')  # `weights` values for a seeded random init ('' cannot be launched)
 
 # name: (default, description)
 PARAMETERS = {
@@ -85,11 +84,6 @@ class NodeParams:
 
 class ParameterTypeError(ValueError):
     """A parameter given (params file or -p) with the wrong type; the message names it."""
-
-
-def weights_file(weights: str):
-    """The `weights` parameter as build_tracker takes it: None for a seeded random init."""
-    return None if weights.strip().lower() in RANDOM_INIT else weights
 
 
 def _declare(node, name: str, default, description: str):

@@ -25,13 +25,14 @@ from std_srvs.srv import Trigger
 from vision_msgs.msg import Detection2D
 
 from siam_tracker_ros.detection_mapping import ns_to_stamp, stamp_to_ns
+from siam_tracker_ros.models.weights import resolve_weights
 from siam_tracker_ros.registry import build_tracker
 from siam_tracker_ros.ros import conversions, qos
 from siam_tracker_ros.ros.debug import draw_result
 from siam_tracker_ros.ros.frames import FrameStore
 from siam_tracker_ros.ros.interfaces import InitTarget, TrackerStatus
 from siam_tracker_ros.ros.params import (declare_node_params, declare_tracker_params,
-                                         find_config_dir, weights_file)
+                                         find_config_dir)
 from siam_tracker_ros.ros.worker import InitJob, ResetJob, TrackingWorker
 from siam_tracker_ros.runtime import set_threads
 from siam_tracker_ros.trackers.base import warm_up
@@ -132,9 +133,13 @@ class TrackerNode(Node):
             return self._trackers[name]
 
     def _build_tracker(self, name, overrides):
-        main = weights_file(self._params.weights)
-        # Other trackers requested at init use their shipped weights (random with main's).
-        weights = main if name == self._params.tracker else (main and 'default')
+        # 'none' (or '') is a seeded random init; other trackers requested at init use their
+        # shipped weights, or random ones when the main tracker's are.
+        text = self._params.weights
+        if name != self._params.tracker:
+            random = resolve_weights(text, self._params.tracker) is None
+            text = 'none' if random else 'default'
+        weights = resolve_weights(text, name)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always')
             tracker = build_tracker(name, weights=weights, device=self._params.device,
