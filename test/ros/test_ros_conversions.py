@@ -5,12 +5,14 @@ import numpy as np
 import pytest
 
 from rclpy.qos import ReliabilityPolicy
+from rclpy.serialization import serialize_message
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 from siam_tracker_ros.detection_mapping import bbox_fields_to_box, box_to_bbox_fields
 from siam_tracker_ros.ros import conversions, qos
 from siam_tracker_ros.ros.frames import FrameStore, InitFrameError
+from siam_tracker_ros.ros.interfaces import InitTarget
 from siam_tracker_ros.ros.status import LOST, TRACKING, TargetStatus, Thresholds
 
 RNG = np.random.default_rng(7)
@@ -114,3 +116,10 @@ def test_compressed_size_from_the_header_equals_the_decoded_size(sot_dir, ext, p
         assert conversions.compressed_to_rgb(msg).shape == image.shape
         with pytest.raises(conversions.ImageError, match='more than max_image_pixels'):
             conversions.compressed_to_rgb(msg, max_pixels=width * height - 1)
+
+
+def test_a_nul_in_a_request_string_never_reaches_the_node():
+    """Issue 15 item 5: 'siamfc\\x00junk' was "accepted as siamfc": rclpy's C conversion stops
+    at the NUL on the sender's side, so the node receives exactly 'siamfc' and cannot tell."""
+    assert (serialize_message(InitTarget.Request(tracker='siamfc\x00junk'))
+            == serialize_message(InitTarget.Request(tracker='siamfc')))

@@ -59,7 +59,7 @@ def _check_clean_exit(node, code, shm_before):
 
 
 @pytest.mark.parametrize('tracking', [True, False], ids=['tracking', 'idle'])
-@pytest.mark.parametrize('gap', [0.0, 0.05])
+@pytest.mark.parametrize('gap', [0.0, 0.05, 0.2])
 def test_ctrl_c_under_launch(start_node, client, sot_dir, tracking, gap):
     frames, boxes = load_sequence(sot_dir / 'otb_Crossing', 30)
     client.make_publisher(reliable=True)
