@@ -50,7 +50,7 @@ def parse_args(argv=None):
     parser.add_argument('--rate', type=float, default=30.0, help='camera rate (Hz)')
     parser.add_argument('--tracker', default=default_tracker())
     parser.add_argument('--weights', default='default',
-                        help="'default' = the shipped weights, '' = seeded random init")
+                        help="'default' = the shipped weights, 'none' = seeded random init")
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--profile', choices=('default', 'large_shm'),
                         help='run one Fast DDS profile and print JSON rows (internal)')

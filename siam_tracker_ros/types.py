@@ -6,6 +6,8 @@ import numpy as np
 
 from siam_tracker_ros.status import STATE_NAMES, TRACKING
 
+MAX_BOX_TO_IMAGE = 2.0  # a box may be at most this many times the image's width and height
+
 
 class TrackerInputError(ValueError):
     """Raised for an image or box a tracker cannot use; the tracker state is left unchanged."""
@@ -53,7 +55,9 @@ def as_rgb_image(image) -> np.ndarray:
 def check_box(box, image_shape) -> tuple:
     """Validate a 0-based `xywh` box against an image of shape (H, W, ...); return 4 floats.
 
-    The box must be finite, have w > 0 and h > 0, and overlap the image.
+    The box must be finite, have w > 0 and h > 0, overlap the image, and be at most
+    MAX_BOX_TO_IMAGE times the image's width and height (a larger one was not drawn on this
+    image, and its search windows would be huge).
     """
     try:
         values = tuple(float(v) for v in box)
@@ -70,4 +74,8 @@ def check_box(box, image_shape) -> tuple:
     if x + w <= 0 or y + h <= 0 or x >= width or y >= height:
         raise TrackerInputError(
             f'box {values} lies outside the {width}x{height} image')
+    if w > MAX_BOX_TO_IMAGE * width or h > MAX_BOX_TO_IMAGE * height:
+        raise TrackerInputError(
+            f'box {w:g}x{h:g} is larger than {MAX_BOX_TO_IMAGE:g} times the {width}x{height} '
+            'image')
     return values

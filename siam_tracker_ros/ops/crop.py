@@ -5,6 +5,9 @@ import cv2
 import numpy as np
 
 CONTEXT_AMOUNT = 0.5
+# A padded window larger than this many times the image (or the output) in area is resampled
+# straight from the image instead, so memory stays bounded by the image and the output size.
+MAX_WINDOW_AREA_RATIO = 16
 
 
 def template_side(w: float, h: float, context: float = CONTEXT_AMOUNT) -> float:
@@ -32,17 +35,25 @@ def crop_patch(image: np.ndarray, center, size: float, out_size: int, pad_color)
         pad_color: per-channel colour for pixels outside the image.
 
     Returns:
-        out_size x out_size x 3 uint8 patch.
+        out_size x out_size x 3 uint8 patch. A window more than MAX_WINDOW_AREA_RATIO times the
+        image and the output in area is resampled directly: same sampling, OpenCV's warp
+        rounding (within one grey level of padding and resizing, test_ops.py).
     """
     x0, y0, side = crop_window(center, size)
     height, width = image.shape[:2]
     left, top = max(0, -x0), max(0, -y0)
     right, bottom = max(0, x0 + side - width), max(0, y0 + side - height)
-    inner = image[max(y0, 0):min(y0 + side, height), max(x0, 0):min(x0 + side, width)]
-    if inner.size == 0:
-        patch = np.empty((side, side, 3), np.uint8)
+    # Stops clamped at 0: a window wholly above or left of the image is all padding (a negative
+    # stop would count from the image's far end).
+    inner = image[max(y0, 0):max(0, min(y0 + side, height)),
+                  max(x0, 0):max(0, min(x0 + side, width))]
+    if inner.size == 0:  # all padding: the resized window is that colour, at any size
+        patch = np.empty((out_size, out_size, 3), np.uint8)
         patch[:] = np.round(np.asarray(pad_color, np.float64)).astype(np.uint8)
-    elif left or top or right or bottom:
+        return patch
+    if side * side > MAX_WINDOW_AREA_RATIO * max(height * width, out_size * out_size):
+        return _resample_window(image, x0, y0, side, out_size, pad_color)
+    if left or top or right or bottom:
         value = [float(v) for v in pad_color]
         patch = cv2.copyMakeBorder(inner, top, bottom, left, right, cv2.BORDER_CONSTANT,
                                    value=value)
@@ -51,6 +62,18 @@ def crop_patch(image: np.ndarray, center, size: float, out_size: int, pad_color)
     if side != out_size:
         patch = cv2.resize(patch, (out_size, out_size), interpolation=cv2.INTER_LINEAR)
     return np.ascontiguousarray(patch)
+
+
+def _resample_window(image, x0: int, y0: int, side: int, out_size: int, pad_color):
+    """The S x S window at (x0, y0), padded and resized to `out_size`, without building it:
+    output pixel u samples window coordinate (u + 0.5) S / m - 0.5, as cv2.resize does."""
+    scale = side / out_size
+    matrix = np.array([[scale, 0.0, x0 + 0.5 * scale - 0.5],
+                       [0.0, scale, y0 + 0.5 * scale - 0.5]])
+    return cv2.warpAffine(image, matrix, (out_size, out_size),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=[float(v) for v in pad_color])
 
 
 def image_mean_color(image: np.ndarray) -> tuple:

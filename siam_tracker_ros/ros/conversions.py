@@ -4,6 +4,8 @@ No cv_bridge: `np.frombuffer` on the message buffer is zero-copy and cv_bridge i
 installable everywhere (ros-on-pypi.md §3.3, §4). Assign `bytes` to `msg.data`, never an ndarray
 (60 ms per 640x480 frame otherwise).
 """
+import struct
+
 import cv2
 import numpy as np
 from sensor_msgs.msg import CompressedImage, Image
@@ -19,6 +21,12 @@ ENCODINGS = {
     'rgba8': (4, lambda a: a[:, :, :3]),
     'bgra8': (4, lambda a: a[:, :, 2::-1]),
 }
+
+
+PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+# JPEG start-of-frame markers (SOF0-SOF15 less DHT C4, JPG C8 and DAC CC) hold the image size.
+JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+JPEG_NO_LENGTH = frozenset(range(0xD0, 0xD8)) | {0x01, 0xD8}  # RSTn, TEM, SOI: no length field
 
 
 class ImageError(ValueError):
@@ -52,15 +60,64 @@ def image_to_rgb(msg: Image) -> np.ndarray:
     return np.ascontiguousarray(to_rgb(pixels))
 
 
-def compressed_to_rgb(msg: CompressedImage) -> np.ndarray:
-    """Decode a sensor_msgs/CompressedImage (JPEG, PNG, ...) into HxWx3 uint8 RGB.
+def compressed_size(data: bytes) -> tuple:
+    """(width, height) from a JPEG or PNG header, without decoding the pixels.
 
     Raises:
-        ImageError: empty or undecodable data.
+        ImageError: neither JPEG nor PNG, or no readable size in the header.
+    """
+    if data[:8] == PNG_SIGNATURE:
+        if len(data) < 24 or data[12:16] != b'IHDR':
+            raise ImageError('cannot decode compressed image: PNG without an IHDR header')
+        return struct.unpack('>II', data[16:24])
+    if data[:2] == b'\xff\xd8':
+        return _jpeg_size(data)
+    raise ImageError(f'compressed image is neither JPEG nor PNG (starts with {data[:8].hex()})')
+
+
+def _jpeg_size(data: bytes) -> tuple:
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            raise ImageError(f'cannot decode compressed image: JPEG header corrupt at byte {pos}')
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in JPEG_NO_LENGTH:
+            pos += 2
+            continue
+        if marker == 0xDA:  # start of scan before any frame header
+            break
+        (length,) = struct.unpack('>H', data[pos + 2:pos + 4])
+        if marker in JPEG_SOF:
+            if pos + 9 > len(data):
+                break
+            height, width = struct.unpack('>HH', data[pos + 5:pos + 9])
+            return width, height
+        pos += 2 + length
+    raise ImageError('cannot decode compressed image: JPEG without a frame header (SOF)')
+
+
+def compressed_to_rgb(msg: CompressedImage, max_pixels: int = 4096 * 4096) -> np.ndarray:
+    """Decode a sensor_msgs/CompressedImage (JPEG or PNG) into HxWx3 uint8 RGB.
+
+    The size in the header is checked first, so a small message claiming a huge image costs
+    no memory.
+
+    Raises:
+        ImageError: empty data, not JPEG/PNG, a size of 0 or above `max_pixels`, or undecodable.
     """
     if len(msg.data) == 0:
         raise ImageError('compressed image has no data')
-    bgr = cv2.imdecode(np.frombuffer(msg.data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    data = bytes(msg.data) if not isinstance(msg.data, bytes) else msg.data
+    width, height = compressed_size(data)
+    if width == 0 or height == 0:
+        raise ImageError(f'compressed image declares an empty size {width}x{height}')
+    if width * height > max_pixels:
+        raise ImageError(f'compressed image declares {width}x{height} = {width * height} '
+                         f'pixels, more than max_image_pixels {max_pixels}')
+    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if bgr is None or bgr.size == 0:
         raise ImageError(f'cannot decode compressed image ({len(msg.data)} bytes, '
                          f'format {msg.format!r})')

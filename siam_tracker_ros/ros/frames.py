@@ -47,14 +47,21 @@ class FrameStore:
 
     def add(self, msg, stamp_ns: int, receipt_ns: int) -> Frame:
         """Store a received message (image callback); wakes the worker."""
+        return self.add_all([(msg, stamp_ns, receipt_ns)])
+
+    def add_all(self, received) -> Frame:
+        """Store (msg, stamp_ns, receipt_ns) messages in receipt order, then wake the worker
+        once: it sees only the newest of them. Returns the newest Frame."""
         with self._lock:
-            self._seq += 1
-            frame = Frame(msg, int(stamp_ns), int(receipt_ns), self._seq)
-            self._ring.append(frame)
+            for msg, stamp_ns, receipt_ns in received:
+                self._seq += 1
+                frame = Frame(msg, int(stamp_ns), int(receipt_ns), self._seq)
+                self._ring.append(frame)
+                if self._active:
+                    if self._pending is not None:
+                        self._dropped += 1
+                    self._pending = frame
             if self._active:
-                if self._pending is not None:
-                    self._dropped += 1
-                self._pending = frame
                 self.ready.notify_all()
             return frame
 
@@ -62,6 +69,11 @@ class FrameStore:
         """Number of buffered frames."""
         with self._lock:
             return len(self._ring)
+
+    def newest(self):
+        """The most recently received frame, or None."""
+        with self._lock:
+            return self._ring[-1] if self._ring else None
 
     def find(self, stamp_ns: int, tolerance_ns: int) -> Frame:
         """The buffered frame nearest to `stamp_ns` (0 = newest) within `tolerance_ns`.

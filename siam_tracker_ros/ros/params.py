@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.exceptions import ParameterException
 
 from siam_tracker_ros.config import config_dir, default_tracker, load_config, to_dict
 from siam_tracker_ros.registry import get_entry
@@ -21,7 +22,8 @@ QOS_MODES = ('auto', 'reliable', 'best_effort')
 PARAMETERS = {
     'tracker': (None, 'registered tracker name (config/<tracker>.yaml holds its settings); '
                       'default: the one config/tracker.yaml names'),
-    'weights': ('default', "weights file; 'default' = shipped weights, '' = seeded random init"),
+    'weights': ('default', "weights file; 'default' = shipped weights, 'none' = seeded random "
+                           "init"),
     'device': ('auto', 'auto, cpu, cuda or cuda:N (the device actually used is logged)'),
     'threads': (1, 'torch CPU threads used for inference'),
     'precision': ('fp32', 'fp32, bf16 or fp16 (fp16: CUDA only)'),
@@ -34,6 +36,10 @@ PARAMETERS = {
     'init_stamp_tolerance': (0.01, 'seconds an init stamp may differ from a buffered frame'),
     'publish_debug_image': (False, 'publish ~/debug_image with the box and state drawn'),
     'error_log_period': (5.0, 'seconds between repeats of the same input error in the log'),
+    'max_image_pixels': (4096 * 4096, 'largest width x height a CompressedImage may declare in '
+                                      'its header (checked before decoding)'),
+    'max_pending_requests': (64, 'service requests served at once; more at once are answered '
+                                 "at once with 'refused: busy'"),
 }
 
 
@@ -55,6 +61,8 @@ class NodeParams:
     init_stamp_tolerance: float
     publish_debug_image: bool
     error_log_period: float
+    max_image_pixels: int
+    max_pending_requests: int
 
     def __post_init__(self):
         if self.image_transport not in TRANSPORTS:
@@ -66,26 +74,40 @@ class NodeParams:
             raise ValueError(f'backend must be one of {BACKENDS}, got {self.backend!r}')
         if self.qos not in QOS_MODES:
             raise ValueError(f'qos must be one of {QOS_MODES}, got {self.qos!r}')
-        for name in ('threads', 'qos_depth', 'buffer_length'):
+        for name in ('threads', 'qos_depth', 'buffer_length', 'max_image_pixels',
+                     'max_pending_requests'):
             if getattr(self, name) < 1:
                 raise ValueError(f'{name} must be >= 1, got {getattr(self, name)}')
         if self.init_stamp_tolerance < 0 or self.qos_recheck_period <= 0:
             raise ValueError('init_stamp_tolerance must be >= 0 and qos_recheck_period > 0')
 
 
-def _descriptor(description: str) -> ParameterDescriptor:
-    return ParameterDescriptor(description=description, read_only=True)
+class ParameterTypeError(ValueError):
+    """A parameter given (params file or -p) with the wrong type; the message names it."""
+
+
+def _declare(node, name: str, default, description: str):
+    """declare_parameter, with rclpy's type error turned into one clear ParameterTypeError."""
+    try:
+        return node.declare_parameter(
+            name, default, ParameterDescriptor(description=description, read_only=True)).value
+    except ParameterException as err:
+        kind = type(default).__name__
+        raise ParameterTypeError(
+            f'parameter {name!r} must be of type {kind} (like its default {default!r}); '
+            f'rclpy: {err}') from None
 
 
 def declare_node_params(node) -> NodeParams:
     """Declare every node parameter on `node` and return their values.
 
     Raises:
-        ValueError: a value out of its allowed set or range.
+        ValueError: a value of the wrong type (ParameterTypeError) or out of its allowed set or
+            range.
     """
     defaults = {name: default for name, (default, _) in PARAMETERS.items()}
     defaults['tracker'] = default_tracker(find_config_dir())
-    values = {name: node.declare_parameter(name, defaults[name], _descriptor(text)).value
+    values = {name: _declare(node, name, defaults[name], text)
               for name, (_, text) in PARAMETERS.items()}
     return NodeParams(**values)
 
@@ -110,6 +132,7 @@ def declare_tracker_params(node, tracker: str, config_path) -> dict:
 
     Raises:
         UnknownTrackerError: `tracker` is not registered.
+        ParameterTypeError: a value of the wrong type.
     """
     entry = get_entry(tracker)
     defaults = to_dict(load_config(entry.config_class, tracker, config_path))
@@ -117,9 +140,8 @@ def declare_tracker_params(node, tracker: str, config_path) -> dict:
     for field, default in defaults.items():
         if isinstance(default, list) and not default:
             continue  # an empty list has no ROS parameter type
-        value = node.declare_parameter(
-            f'{tracker}.{field}', default,
-            _descriptor(f'{entry.config_class.__name__}.{field} ({config_path})')).value
+        value = _declare(node, f'{tracker}.{field}', default,
+                         f'{entry.config_class.__name__}.{field} ({config_path})')
         if isinstance(value, (list, tuple)) or hasattr(value, 'tolist'):
             value = list(value)
         if value != default:

@@ -5,14 +5,19 @@ Subscribes `image` (sensor_msgs/Image) or `image/compressed`, serves `~/init_tar
 `~/detection` (vision_msgs/Detection2D), `~/status` (siam_tracker_ros/TrackerStatus) and
 optionally `~/debug_image`. Inference runs in a worker thread on the newest frame only.
 """
+import functools
 import itertools
+import signal
 import sys
+import threading
 import time
+import warnings
 
 import rclpy
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
@@ -21,6 +26,7 @@ from vision_msgs.msg import Detection2D
 
 from siam_tracker_ros.detection_mapping import ns_to_stamp, stamp_to_ns
 from siam_tracker_ros.build import build_tracker
+from siam_tracker_ros.models.weights import resolve_weights
 from siam_tracker_ros.registry import get_entry
 from siam_tracker_ros.ros import conversions, qos
 from siam_tracker_ros.ros.debug import draw_result
@@ -37,6 +43,10 @@ OUTPUT_DEPTH = 50
 GIL_SWITCH_S = 0.001
 
 JOB_TIMEOUT_S = 60.0
+MAX_TRACKER_NAME = 64   # characters; longer names are rejected
+MAX_TARGET_ID = 256
+SHOWN_CHARS = 64        # a rejected string is shown up to this many characters
+REQUEST_QUEUE_DEPTH = 100  # DDS request queue of each service (at least max_pending_requests)
 
 
 class TrackerNode(Node):
@@ -50,11 +60,14 @@ class TrackerNode(Node):
                                            self._config_path(self._params.tracker))
         set_threads(self._params.threads)
         self._trackers = {}
+        self._trackers_lock = threading.Lock()  # service callbacks run concurrently
         self._get_tracker(self._params.tracker, overrides)
         self._frames = FrameStore(self._params.buffer_length)
         compressed = self._params.image_transport == 'compressed'
         self._msg_type = CompressedImage if compressed else Image
-        self._decode = conversions.compressed_to_rgb if compressed else conversions.image_to_rgb
+        self._decode = (functools.partial(conversions.compressed_to_rgb,
+                                          max_pixels=self._params.max_image_pixels)
+                        if compressed else conversions.image_to_rgb)
         self._topic = 'image/compressed' if compressed else 'image'
         self._ids = itertools.count(1)
         self._last_logged = {}
@@ -68,16 +81,27 @@ class TrackerNode(Node):
 
     def _create_interfaces(self):
         self._image_group = MutuallyExclusiveCallbackGroup()
-        self._service_group = MutuallyExclusiveCallbackGroup()
+        # Reentrant: each request is taken and matched to its frame as soon as it arrives, even
+        # while earlier ones wait for the worker (a request that waited behind others in the DDS
+        # queue could find its frame gone from the ring: 'stamp too old').
+        self._service_group = ReentrantCallbackGroup()
         # Small messages: a deep history lets a briefly stalled controller still get every one.
         self._det_pub = self.create_publisher(Detection2D, '~/detection', OUTPUT_DEPTH)
         self._status_pub = self.create_publisher(TrackerStatus, '~/status', OUTPUT_DEPTH)
         self._debug_pub = None
         if self._params.publish_debug_image:
             self._debug_pub = self.create_publisher(Image, '~/debug_image', 2)
+        requests = QoSProfile(history=HistoryPolicy.KEEP_LAST,
+                              depth=max(REQUEST_QUEUE_DEPTH, self._params.max_pending_requests),
+                              reliability=ReliabilityPolicy.RELIABLE,
+                              durability=DurabilityPolicy.VOLATILE)
+        self._pending = 0
+        self._pending_lock = threading.Lock()
         self._init_srv = self.create_service(InitTarget, '~/init_target', self._init_target_cb,
+                                             qos_profile=requests,
                                              callback_group=self._service_group)
         self._reset_srv = self.create_service(Trigger, '~/reset', self._reset_cb,
+                                              qos_profile=requests,
                                               callback_group=self._service_group)
         self._sub, self._reliability = None, None
         self._subscribe(qos.choose_reliability(self._params.qos, []))
@@ -104,30 +128,71 @@ class TrackerNode(Node):
             self._subscribe(wanted)
 
     def _get_tracker(self, name, overrides=None):
-        if name not in self._trackers:
-            main = self._params.tracker
-            weights = self._params.weights if name == main else (
-                self._params.weights and 'default')
-            tracker = build_tracker(name, weights=weights or None, device=self._params.device,
+        with self._trackers_lock:
+            if name not in self._trackers:
+                self._trackers[name] = self._build_tracker(name, overrides)
+            return self._trackers[name]
+
+    def _build_tracker(self, name, overrides):
+        # 'none' (or '') is a seeded random init; other trackers requested at init use their
+        # shipped weights, or random ones when the main tracker's are.
+        text = self._params.weights
+        if name != self._params.tracker:
+            random = resolve_weights(text, self._params.tracker) is None
+            text = 'none' if random else 'default'
+        weights = resolve_weights(text, name)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            tracker = build_tracker(name, weights=weights, device=self._params.device,
                                     precision=self._params.precision,
                                     backend=self._params.backend,
                                     config_path=self._config_path(name), **(overrides or {}))
-            self.get_logger().info(f'tracker {name} on device {tracker.device}, '
-                                   f'{self._params.backend}/{self._params.precision} '
-                                   f'(weights: {weights or "seeded random init"}; '
-                                   f'config: {self._config_path(name)})')
-            warm_up(tracker)
-            self._trackers[name] = tracker
-        return self._trackers[name]
+        for warning in caught:  # e.g. 'cuda requested but only 0 CUDA device(s); using cpu'
+            self.get_logger().warning(str(warning.message))
+        self.get_logger().info(f'tracker {name} on device {tracker.device}, '
+                               f'{self._params.backend}/{self._params.precision} '
+                               f'(weights: {weights or "seeded random init"}; '
+                               f'config: {self._config_path(name)})')
+        warm_up(tracker)
+        return tracker
 
     def _config_path(self, name):
         return get_entry(name).config_file or self._config_dir / f'{name}.yaml'
 
     def _image_cb(self, msg):
-        stamp = stamp_to_ns(msg.header.stamp.sec, msg.header.stamp.nanosec)
-        self._frames.add(msg, stamp, self.get_clock().now().nanoseconds)
+        # The executor takes one queued message per turn, oldest first: when the CPU is starved
+        # it falls behind and the 'newest' frame was up to a queue (qos_depth) old. So take
+        # everything queued now too; all go to the ring buffer, the worker sees the newest.
+        received = [msg, *self._take_queued(self._params.qos_depth)]
+        now = self.get_clock().now().nanoseconds
+        self._frames.add_all([(m, stamp_to_ns(m.header.stamp.sec, m.header.stamp.nanosec), now)
+                              for m in received])
+
+    def _take_queued(self, limit: int) -> list:
+        """Up to `limit` messages already queued on the image subscription (the executor does
+        not take from it meanwhile: the image callback group is mutually exclusive)."""
+        taken = []
+        sub = self._sub
+        try:
+            with sub.handle:
+                while len(taken) < limit:
+                    info = sub.handle.take_message(sub.msg_type, sub.raw)
+                    if info is None:
+                        break
+                    taken.append(info[0])
+        except Exception as err:  # noqa: BLE001  e.g. destroyed on re-subscription
+            self._report('take', f'could not take queued images: {type(err).__name__}: {err}')
+        return taken
 
     def _init_target_cb(self, request, response):
+        if not self._admit():
+            return self._refuse(response, 'init')
+        try:
+            return self._init_target(request, response)
+        finally:
+            self._leave()
+
+    def _init_target(self, request, response):
         try:
             job = self._prepare_init(request)
         except (ValueError, KeyError) as err:
@@ -141,24 +206,54 @@ class TrackerNode(Node):
         response.target_id = job.target_id
         stamp = job.frame.msg.header.stamp
         return self._answer(
-            response, True, f'tracking {job.target_id} with {job.tracker.name} from the frame '
-            f'stamped {stamp.sec}.{stamp.nanosec:09d}; caught up {job.caught_up} buffered frames')
+            response, True, f'tracking {shown(job.target_id)} with {job.tracker.name} from the '
+            f'frame stamped {stamp.sec}.{stamp.nanosec:09d}; caught up {job.caught_up} '
+            'buffered frames')
 
     def _prepare_init(self, request) -> InitJob:
-        name = request.tracker or self._params.tracker
-        tracker = self._get_tracker(name)
+        check_name('tracker', request.tracker, MAX_TRACKER_NAME)
+        check_name('target_id', request.target_id, MAX_TARGET_ID)
+        if not 0 <= request.header.stamp.nanosec < 1_000_000_000:
+            raise ValueError(f'stamp nanosec {request.header.stamp.nanosec} is out of range '
+                             '[0, 1e9)')
         stamp = stamp_to_ns(request.header.stamp.sec, request.header.stamp.nanosec)
         frame = self._frames.find(stamp, int(self._params.init_stamp_tolerance * 1e9))
         frame_id = frame.msg.header.frame_id
         if request.header.frame_id and frame_id and request.header.frame_id != frame_id:
-            raise ValueError(f'frame_id {request.header.frame_id!r} does not match the image '
-                             f'frame_id {frame_id!r}')
+            raise ValueError(f'frame_id {shown(request.header.frame_id)} does not match the '
+                             f'image frame_id {shown(frame_id)}')
+        tracker = self._get_tracker(request.tracker or self._params.tracker)
         image = self._decode(frame.msg)
         box = check_box(conversions.bbox_to_box(request.bbox), image.shape)
         target_id = request.target_id or f'target_{next(self._ids)}'
         return InitJob(frame, image, box, tracker, target_id)
 
+    def _admit(self) -> bool:
+        """Count a request in; False when `max_pending_requests` are already being served."""
+        with self._pending_lock:
+            if self._pending >= self._params.max_pending_requests:
+                return False
+            self._pending += 1
+            return True
+
+    def _leave(self):
+        with self._pending_lock:
+            self._pending -= 1
+
+    def _refuse(self, response, what):
+        limit = self._params.max_pending_requests
+        return self._answer(response, False, f'{what} refused: busy, {limit} requests pending '
+                                             '(max_pending_requests)')
+
     def _reset_cb(self, request, response):
+        if not self._admit():
+            return self._refuse(response, 'reset')
+        try:
+            return self._reset(response)
+        finally:
+            self._leave()
+
+    def _reset(self, response):
         job = ResetJob()
         if not self._worker.submit(job, JOB_TIMEOUT_S):
             return self._answer(response, False, 'reset timed out in the worker thread')
@@ -175,6 +270,14 @@ class TrackerNode(Node):
         return response
 
     def _publish(self, processed):
+        try:
+            self._publish_outputs(processed)
+        except Exception:  # noqa: BLE001
+            if self.context.ok():
+                raise
+            # SIGINT shut the context down between the check and the publish: nothing to say.
+
+    def _publish_outputs(self, processed):
         if not self.context.ok():
             return  # shutting down
         now = self.get_clock().now().nanoseconds
@@ -210,9 +313,38 @@ class TrackerNode(Node):
             self._last_logged[key] = now
             self.get_logger().error(text)
 
+    @property
+    def max_pending_requests(self) -> int:
+        """How many service requests are served at once (the rest are refused)."""
+        return self._params.max_pending_requests
+
     def close(self):
         """Stop and join the worker thread (before destroy_node)."""
         self._worker.stop()
+
+
+def shown(text: str) -> str:
+    """`text` quoted for a log line or reply, cut to SHOWN_CHARS characters."""
+    if len(text) <= SHOWN_CHARS:
+        return repr(text)
+    return f'{text[:SHOWN_CHARS]!r}... ({len(text)} characters)'
+
+
+def check_name(field: str, text: str, max_length: int):
+    """A tracker name or target id: at most `max_length` printable characters ('' allowed).
+
+    Raises:
+        ValueError: too long or holding control characters.
+    """
+    if len(text) > max_length:
+        raise ValueError(f'{field} is {len(text)} characters long (at most {max_length}): '
+                         f'{shown(text)}')
+    if not text.isprintable():
+        raise ValueError(f'{field} holds control characters: {shown(text)}')
+
+
+def _ignore_signal(signum, frame):
+    """Python's SIGINT handler while the node runs (see main)."""
 
 
 def main(args=None):
@@ -220,12 +352,18 @@ def main(args=None):
     # The executor threads wait for the GIL while the worker runs Python between torch ops;
     # a 1 ms switch interval (default 5 ms) keeps image callbacks up with the camera.
     sys.setswitchinterval(GIL_SWITCH_S)
+    # rclpy's handler shuts the context down (which ends spin) and then calls Python's. Ctrl-C
+    # under `ros2 launch` delivers SIGINT twice (the terminal's, then launch's): Python's
+    # default handler would raise KeyboardInterrupt anywhere in the clean-up (a thread join,
+    # executor.shutdown), so it does nothing here; rclpy's shutdown is the stop signal.
+    signal.signal(signal.SIGINT, _ignore_signal)
     rclpy.init(args=args)
-    node = None
-    executor = MultiThreadedExecutor(num_threads=2)
+    node, executor = None, None
     code = 0
     try:
         node = TrackerNode()
+        # One thread for images and the QoS timer, one per request being served, one spare.
+        executor = MultiThreadedExecutor(num_threads=node.max_pending_requests + 2)
         executor.add_node(node)
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
@@ -243,10 +381,15 @@ def main(args=None):
     finally:
         if node is not None:
             node.close()
-        executor.shutdown()
+        if executor is not None:
+            executor.shutdown()
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
+        # A signal arriving during interpreter teardown must not kill the process either
+        # (Python restores SIG_DFL for handlers it set, not for SIG_IGN).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if code:
         raise SystemExit(code)
 

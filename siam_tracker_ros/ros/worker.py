@@ -131,7 +131,7 @@ class TrackingWorker:
         if job.was_tracking:
             self._frames.stop()
             self._state = IDLE
-            self._emit(None, None, None, 0.0, 0)
+            self._emit(self._frames.newest(), None, None, 0.0, 0)  # its header: the last image's
             self._tracker = None
         job.done.set()
 

@@ -42,6 +42,8 @@ def test_bad_images_are_rejected(tracker, image, message):
     ((10, 10, math.inf, 20), 'non-finite'),
     ((800, 10, 20, 20), 'outside'),
     ((-50, -50, 20, 20), 'outside'),
+    ((-4800, -4800, 10000, 10000), 'larger than 2 times'),  # centred, 10000x10000
+    ((100, 100, 30, 5000), 'larger than 2 times'),
     ((1, 2, 3), '4 numbers'),
     ('abcd', '4 numbers'),
 ])

@@ -5,7 +5,7 @@ import torch
 
 from siam_tracker_ros.ops.boxes import cxcywh_to_xywh, xywh_to_cxcywh
 from siam_tracker_ros.ops.correlation import dwxcorr, xcorr
-from siam_tracker_ros.ops.crop import crop_patch, template_side
+from siam_tracker_ros.ops.crop import crop_patch, crop_window, template_side
 from siam_tracker_ros.ops.labels import balanced_weights, logistic_labels
 
 
@@ -49,6 +49,66 @@ def test_crop_matches_torch_bilinear_within_one_unit(sot_dir):
                                           align_corners=False)
     ref = ref[0].permute(1, 2, 0).round().numpy()
     assert np.abs(ref - patch).max() <= 1
+
+
+def _padded_then_resized(image, center, size, out_size, pad_color):
+    """The crop's definition, built literally: the whole padded S x S window, then resized."""
+    import cv2
+    x0, y0, side = crop_window(center, size)
+    height, width = image.shape[:2]
+    canvas = np.empty((side, side, 3), np.uint8)
+    canvas[:] = np.round(np.asarray(pad_color, np.float64)).astype(np.uint8)
+    ys, xs = slice(max(y0, 0), min(y0 + side, height)), slice(max(x0, 0), min(x0 + side, width))
+    if ys.start < ys.stop and xs.start < xs.stop:
+        canvas[ys.start - y0:ys.stop - y0, xs.start - x0:xs.stop - x0] = image[ys, xs]
+    if side == out_size:
+        return canvas
+    return cv2.resize(canvas, (out_size, out_size), interpolation=cv2.INTER_LINEAR)
+
+
+@pytest.fixture(scope='module')
+def crossing(sot_dir):
+    import cv2
+    frames = [cv2.imread(str(sot_dir / 'otb_Crossing' / 'img' / f'{i:04d}.jpg')) for i in (1, 60)]
+    return [(f, tuple(f.reshape(-1, 3).mean(axis=0))) for f in frames]
+
+
+def test_ordinary_crops_are_exactly_pad_then_resize(crossing):  # C2, bounded-memory change
+    rng = np.random.default_rng(3)
+    for image, pad in crossing:
+        height, width = image.shape[:2]
+        for _ in range(60):
+            center = rng.uniform([-80, -80], [width + 80, height + 80])
+            size = rng.uniform(5, 4 * np.sqrt(height * width) - 1)  # area up to 16x the image
+            out = int(rng.choice([127, 255, 63]))
+            assert np.array_equal(crop_patch(image, center, size, out, pad),
+                                  _padded_then_resized(image, center, size, out, pad))
+
+
+@pytest.mark.parametrize('side', [1500, 4000, 9000])
+def test_huge_windows_cost_bounded_memory_and_match_within_one_level(crossing, side):
+    import tracemalloc
+    image, pad = crossing[0]  # 360x240: the windows are 4-25 times its width
+    for center in ((180, 120), (-400, 60), (500, 300)):
+        tracemalloc.start()
+        patch = crop_patch(image, center, side, 255, pad)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < 2 * 255 * 255 * 3 + image.nbytes, f'{peak} bytes for a {side} window'
+        literal = _padded_then_resized(image, center, side, 255, pad)
+        assert np.abs(patch.astype(int) - literal).max() <= 1
+
+
+def test_absurd_window_is_cheap():  # issue 15: 10000x10000 boxes asked OpenCV for 4.5 GB
+    import tracemalloc
+    image = np.full((360, 640, 3), 90, np.uint8)
+    tracemalloc.start()
+    patch = crop_patch(image, (320, 180), 60000.0, 255, (1, 2, 3))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2 * 255 * 255 * 3
+    assert patch.shape == (255, 255, 3) and (patch[127, 127] == 90).all()
+    assert (patch[0, 0] == (1, 2, 3)).all()
 
 
 def test_template_side_formula():

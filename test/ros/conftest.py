@@ -27,9 +27,9 @@ def start_node(tmp_path_factory):
     """Factory: start the installed tracker_node with extra --ros-args; stopped at module end."""
     started = []
 
-    def start(*ros_args, command=None, wait=True):
+    def start(*ros_args, command=None, wait=True, **process_options):
         log = tmp_path_factory.mktemp('node') / 'node.log'
-        node = NodeProcess(command or node_command(*ros_args), log)
+        node = NodeProcess(command or node_command(*ros_args), log, **process_options)
         started.append(node)
         if wait:
             node.wait_ready()

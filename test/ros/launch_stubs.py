@@ -22,6 +22,12 @@ class DeclareLaunchArgument(Recorder):
 
 
 class LaunchConfiguration(Recorder):
+    def perform(self, context):
+        """The argument's value (launch: LaunchConfiguration.perform)."""
+        return context.launch_configurations[self.args[0]]
+
+
+class OpaqueFunction(Recorder):
     pass
 
 
@@ -35,6 +41,7 @@ def modules() -> dict:
     launch.LaunchDescription = LaunchDescription
     actions = types.ModuleType('launch.actions')
     actions.DeclareLaunchArgument = DeclareLaunchArgument
+    actions.OpaqueFunction = OpaqueFunction
     substitutions = types.ModuleType('launch.substitutions')
     substitutions.LaunchConfiguration = LaunchConfiguration
     launch_ros = types.ModuleType('launch_ros')
@@ -60,6 +67,18 @@ def launch_context(description, overrides: dict) -> dict:
     unknown = set(overrides) - set(context)
     assert not unknown, f'undeclared launch arguments {unknown}'
     return {**context, **overrides}
+
+
+def nodes(description, context: dict) -> list:
+    """The Node actions of `description`, OpaqueFunctions evaluated as launch does."""
+    found = []
+    launch_context = types.SimpleNamespace(launch_configurations=context)
+    for entry in description.args[0]:
+        if isinstance(entry, OpaqueFunction):
+            found += [e for e in entry.kwargs['function'](launch_context) if isinstance(e, Node)]
+        elif isinstance(entry, Node):
+            found.append(entry)
+    return found
 
 
 def node_command(node: Node, context: dict, executable: str, tmp_dir) -> list:

@@ -1,4 +1,5 @@
 """Helpers for the ROS tests: sequences, the tracker node as a process, a streaming client."""
+import os
 import signal
 import subprocess
 import threading
@@ -43,16 +44,20 @@ def frame_stamp_ns(index: int) -> int:
 
 def node_command(*ros_args, params_file=None):
     """The installed tracker_node with config/tracker.yaml and seeded random weights."""
-    return workspace.node_command("-p", "weights:=''", *ros_args, params_file=params_file)
+    return workspace.node_command('-p', 'weights:=none', *ros_args, params_file=params_file)
 
 
 class NodeProcess:
     """The tracker node in its own process; output goes to a log file."""
 
-    def __init__(self, command, log_path: Path):
+    def __init__(self, command, log_path: Path, own_group=False, env=None, cwd=None):
+        """`own_group`: start it in a new process group (a session), as a terminal would;
+        `env`: variables added to the environment; `cwd`: its working directory."""
         self.log_path = log_path
         self._log = open(log_path, 'w')
-        self.proc = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=own_group, cwd=cwd,
+                                     env={**os.environ, **(env or {})})
 
     def log(self) -> str:
         """Everything the node printed so far."""
@@ -69,6 +74,23 @@ class NodeProcess:
                 return
             time.sleep(0.1)
         raise AssertionError(f'node not ready after {timeout} s:\n{self.log()}')
+
+    def signal_group(self, sig):
+        """Send `sig` to the node's process group (as Ctrl-C in a terminal does)."""
+        os.killpg(self.proc.pid, sig)
+
+    def wait_exit(self, timeout=30.0) -> int:
+        """Wait for the process to exit by itself; returns the exit code."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f'node still running after {timeout} s:\n{self.log()}') from None
+
+    def rss_mb(self) -> float:
+        """The node's resident memory in MiB."""
+        with open(f'/proc/{self.proc.pid}/status') as status:
+            line = next(line for line in status if line.startswith('VmRSS:'))
+        return int(line.split()[1]) / 1024
 
     def stop(self, sig=signal.SIGINT, timeout=20.0) -> int:
         """Send `sig`, wait, and return the exit code."""

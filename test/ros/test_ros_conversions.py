@@ -5,12 +5,14 @@ import numpy as np
 import pytest
 
 from rclpy.qos import ReliabilityPolicy
+from rclpy.serialization import serialize_message
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 from siam_tracker_ros.detection_mapping import bbox_fields_to_box, box_to_bbox_fields
 from siam_tracker_ros.ros import conversions, qos
 from siam_tracker_ros.ros.frames import FrameStore, InitFrameError
+from siam_tracker_ros.ros.interfaces import InitTarget
 
 RNG = np.random.default_rng(7)
 
@@ -91,3 +93,24 @@ def test_qos_matching():
     assert qos.choose_reliability('auto', [rel, best]) == best
     assert qos.choose_reliability('reliable', [best]) == rel
     assert qos.choose_reliability('best_effort', [rel]) == best
+
+
+@pytest.mark.parametrize('ext, params', [
+    ('.jpg', []), ('.jpg', [cv2.IMWRITE_JPEG_PROGRESSIVE, 1]), ('.png', [])])
+def test_compressed_size_from_the_header_equals_the_decoded_size(sot_dir, ext, params):
+    for name in ('otb_Crossing', 'vot15_ball1', 'dtb70_Surfing06'):
+        image = cv2.imread(str(sorted((sot_dir / name / 'img').glob('*.jpg'))[0]))
+        data = cv2.imencode(ext, image, params)[1].tobytes()
+        height, width = image.shape[:2]
+        assert conversions.compressed_size(data) == (width, height)
+        msg = CompressedImage(format=ext[1:], data=data)
+        assert conversions.compressed_to_rgb(msg).shape == image.shape
+        with pytest.raises(conversions.ImageError, match='more than max_image_pixels'):
+            conversions.compressed_to_rgb(msg, max_pixels=width * height - 1)
+
+
+def test_a_nul_in_a_request_string_never_reaches_the_node():
+    """Issue 15 item 5: 'siamfc\\x00junk' was "accepted as siamfc": rclpy's C conversion stops
+    at the NUL on the sender's side, so the node receives exactly 'siamfc' and cannot tell."""
+    assert (serialize_message(InitTarget.Request(tracker='siamfc\x00junk'))
+            == serialize_message(InitTarget.Request(tracker='siamfc')))

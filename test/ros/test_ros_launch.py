@@ -33,31 +33,44 @@ def description(repo_root):
                 sys.modules[name] = module
 
 
+def _node(description, overrides):
+    context = launch_stubs.launch_context(description, overrides)
+    found = launch_stubs.nodes(description, context)
+    assert len(found) == 1
+    return found[0], context
+
+
 def test_description(description):
     declared = {d.args[0] for d in description.args[0]
                 if isinstance(d, launch_stubs.DeclareLaunchArgument)}
     assert {'tracker', 'weights', 'device', 'image', 'namespace', 'params_file'} <= declared
-    nodes = [e for e in description.args[0] if isinstance(e, launch_stubs.Node)]
-    assert len(nodes) == 1
-    kwargs = nodes[0].kwargs
+    node, context = _node(description, {})
+    kwargs = node.kwargs
     assert (kwargs['package'], kwargs['executable'], kwargs['name']) == (
         'siam_tracker_ros', 'tracker_node', 'siam_tracker')
-    context = launch_stubs.launch_context(description, {})
-    assert launch_stubs.resolve(kwargs['parameters'][0], context) == str(
-        SHARE / 'config' / 'tracker.yaml')
+    # Issue 14 item 3: arguments not given pass nothing over the params file.
+    assert [launch_stubs.resolve(p, context) for p in kwargs['parameters']] == [
+        str(SHARE / 'config' / 'tracker.yaml')]
+    node, _ = _node(description, {'weights': 'none', 'device': 'cpu'})
+    assert node.kwargs['parameters'][1] == {'weights': 'none', 'device': 'cpu'}
     assert EXECUTABLE.is_file()
 
 
 def test_launch_command_runs_the_node(description, start_node, sot_dir, tmp_path, ros_session):
-    node_def = [e for e in description.args[0] if isinstance(e, launch_stubs.Node)][0]
-    context = launch_stubs.launch_context(
-        description, {'weights': '', 'device': 'cpu', 'image': '/cam/image_raw',
-                      'namespace': 'robot1'})
+    # Issue 14 item 3: tracker, weights and device come from params_file when not given.
+    params = (SHARE / 'config' / 'tracker.yaml').read_text()
+    params = params.replace('weights: default', 'weights: none').replace(
+        'device: auto', 'device: cpu')
+    assert 'weights: none' in params and 'device: cpu' in params
+    params_file = tmp_path / 'robot1.yaml'
+    params_file.write_text(params)
+    node_def, context = _node(description, {'params_file': str(params_file),
+                                            'image': '/cam/image_raw', 'namespace': 'robot1'})
     command = launch_stubs.node_command(node_def, context, str(EXECUTABLE), tmp_path)
     assert '__ns:=/robot1' in ' '.join(command)
     node = start_node(command=command)
     assert 'ready on /cam/image_raw' in node.log()
-    assert 'seeded random init' in node.log(), 'the launch argument beats the params file'
+    assert 'on device cpu' in node.log() and 'seeded random init' in node.log(), node.log()
     frames, boxes = load_sequence(sot_dir / 'vot15_bag', 8)
     client = Client('siam_tracker_launch_test', node_name='robot1/siam_tracker')
     try:

@@ -99,6 +99,9 @@ def test_reinit_replaces_target_and_reset(node, client, clip):
     assert reply.success, reply.message
     _, statuses = client.settle()
     assert statuses and statuses[-1].state == IDLE
+    # Issue 14 item 6: the IDLE status carries the last image's frame_id and stamp.
+    assert statuses[-1].header.frame_id == 'camera'
+    assert stamp_of(statuses[-1]) == frame_stamp_ns(107)
     client.clear()
     client.stream(frames[8:11], first=108)
     detections, _ = client.settle()

@@ -2,9 +2,11 @@
 raw and compressed. Every frame after the init frame is either answered by a Detection2D with
 its stamp and frame_id, or counted as dropped (newest-frame policy) in the status stream."""
 import math
+import signal
 import threading
 import time
 
+import cv2
 import pytest
 
 from sensor_msgs.msg import Image
@@ -94,6 +96,38 @@ def test_best_effort_camera_raw(raw_node, client, sot_dir):
     dets, stats, size = _stream_and_track(client, sot_dir / 'otb_Crossing', 'cam_be', 'be', 1000)
     processed, _ = _check_complete(dets, stats, size, 'cam_be', 'be', 1000)
     assert processed >= INIT_AT
+    assert client.reset().success
+
+
+def test_newest_frame_first_after_a_stall(raw_node, client, sot_dir):
+    """Issue 15 item 2: frames that queued while the node could not run (a starved CPU, here a
+    SIGSTOP) are not worked through oldest first: the first one processed is the newest."""
+    frames, boxes = load_sequence(sot_dir / 'otb_Crossing', 24)
+    # Small frames, so that all of them wait in shared memory, none in UDP retransmission.
+    size = (96, 64)
+    small = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
+    scale = [size[0] / frames[0].shape[1], size[1] / frames[0].shape[0]] * 2
+    first, stall = 3000, range(6, 21)
+    client.make_publisher(reliable=True)
+    client.wait_matched(reliable=True)
+    client.stream(small[:3], first=first)
+    reply = client.init(tuple(boxes[1] * scale), frame_stamp_ns(first + 1), 'camera',
+                        target_id='stall')
+    assert reply.success, reply.message
+    client.stream(small[3:stall[0]], first=first + 3)
+    client.settle(first + stall[0] - 1)
+    client.clear()
+    raw_node.proc.send_signal(signal.SIGSTOP)
+    try:
+        client.stream([small[i] for i in stall], first=first + stall[0])
+        time.sleep(0.5)
+    finally:
+        raw_node.proc.send_signal(signal.SIGCONT)
+    _, statuses = client.settle(first + stall[-1])
+    index_of = {frame_stamp_ns(first + i): i for i in range(len(frames))}
+    processed = [index_of[stamp_of(s)] for s in statuses if s.target_id == 'stall']
+    after = [i for i in processed if i >= stall[0]]
+    assert after and after[0] == stall[-1], f'processed after the stall: {after}'
     assert client.reset().success
 
 

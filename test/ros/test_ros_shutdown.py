@@ -1,4 +1,6 @@
-"""SIGINT and SIGTERM while tracking: exit code 0, no abort, no /dev/shm leftovers."""
+"""SIGINT and SIGTERM while tracking, and Ctrl-C under `ros2 launch` (SIGINT to the process
+group, then a second one forwarded by launch), tracking or idle: exit code 0, no traceback, no
+abort, no error logged, no /dev/shm leftovers (issue 14 item 1, issue 15 item 5)."""
 import os
 import signal
 import threading
@@ -43,9 +45,38 @@ def test_clean_exit_while_tracking(start_node, client, sot_dir, sig):
     time.sleep(0.5)
     code = node.stop(sig)
     streaming.join()
+    _check_clean_exit(node, code, before)
+
+
+def _check_clean_exit(node, code, shm_before):
     log = node.log()
     assert code == 0, log
-    for bad in ('terminate called', 'Traceback', 'Aborted'):
+    for bad in ('terminate called', 'Traceback', 'Aborted', 'KeyboardInterrupt',
+                'publish failed', 'ERROR'):
         assert bad not in log, log
     time.sleep(0.5)
-    assert _shm() - before == set(), 'the node left files in /dev/shm'
+    assert _shm() - shm_before == set(), 'the node left files in /dev/shm'
+
+
+@pytest.mark.parametrize('tracking', [True, False], ids=['tracking', 'idle'])
+@pytest.mark.parametrize('gap', [0.0, 0.05, 0.2])
+def test_ctrl_c_under_launch(start_node, client, sot_dir, tracking, gap):
+    frames, boxes = load_sequence(sot_dir / 'otb_Crossing', 30)
+    client.make_publisher(reliable=True)
+    before = _shm()
+    node = start_node(own_group=True)
+    client.wait_matched(reliable=True)
+    client.stream(frames[:2])
+    if tracking:
+        assert client.init(tuple(boxes[1])).success
+    streaming = threading.Thread(target=client.stream, args=(frames[2:],),
+                                 kwargs={'first': 2})
+    streaming.start()
+    time.sleep(0.5)
+    node.signal_group(signal.SIGINT)  # the terminal's Ctrl-C ...
+    time.sleep(gap)
+    if node.proc.poll() is None:
+        node.signal_group(signal.SIGINT)  # ... and the one launch forwards
+    code = node.wait_exit()
+    streaming.join()
+    _check_clean_exit(node, code, before)
