@@ -294,3 +294,14 @@ def test_siamfc_file_with_a_foreign_key_is_refused(tmp_path):
     path = save_weights(tmp_path / 'odd.pt', state, 'siamfc', 'alexnet')
     with pytest.raises(WeightsError, match="'backbone.extra.weight' has no place in siam_gam"):
         build_tracker('siam_gam', weights=path)
+
+
+def test_bf16_path_agrees_with_fp32_on_first_step(crossing):
+    """The reduced-precision calibration walks every block, the layer fusion (which takes a
+    tuple of maps) included."""
+    boxes = []
+    for precision in ('fp32', 'bf16'):
+        tracker = build_tracker('siam_gam', precision=precision)
+        tracker.init(crossing[0], (204, 150, 17, 50))
+        boxes.append(np.array(tracker.track(crossing[1]).box))
+    assert np.abs(boxes[0] - boxes[1]).max() < 1.5
