@@ -35,7 +35,8 @@ def build_tracker(name: str, weights=None, device: str = 'cpu', config_path=None
     torch.manual_seed(runtime.get('seed', 0))
     net = entry.build_net(config, payload.get('backbone') or None if payload else None)
     if payload:
-        apply_state(net, payload['state_dict'], weights_path)
+        load_state = entry.load_state or _apply_payload
+        load_state(net, payload, weights_path)
     input_format = InputFormat.from_dict(payload['input']) if payload else InputFormat()
     tracker = entry.tracker_class(config, net.eval().to(path.device), path, input_format,
                                   str(weights_path) if weights_path else None)
@@ -45,6 +46,11 @@ def build_tracker(name: str, weights=None, device: str = 'cpu', config_path=None
         tracker.state = None
         tracker.status.reset()
     return tracker
+
+
+def _apply_payload(net, payload: dict, source) -> None:
+    """The default `TrackerEntry.load_state`: the state dict, strictly."""
+    apply_state(net, payload['state_dict'], source)
 
 
 def _weights_file(weights, entry):

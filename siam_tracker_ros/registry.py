@@ -35,6 +35,9 @@ class TrackerEntry:
         summary: one line for `siam-track list`.
         weight_sources: other trackers whose weights files this one also accepts.
         config_file: the config YAML when it does not live in `config/` (plugins).
+        load_state: `(net, payload, source)` puts a weights file's payload into the network
+            (None: `models.weights.apply_state` of its state dict, strict); a tracker that
+            takes another tracker's weights (`weight_sources`) maps their keys here.
     """
 
     name: str
@@ -45,6 +48,7 @@ class TrackerEntry:
     summary: str
     weight_sources: tuple = ()
     config_file: Optional[Path] = None
+    load_state: Optional[Callable] = None
 
     @property
     def config_path(self) -> Path:

@@ -209,7 +209,8 @@ def block_errors(net: nn.Module, dtype, sample: torch.Tensor) -> dict:
 
     def recorder(name):
         def record(_, args, out):  # clones: a later in-place ReLU must not change them
-            records.setdefault(name, (args[0].clone(), out.clone()))
+            records.setdefault(name, (map_tensors(torch.clone, args[0]),
+                                      map_tensors(torch.clone, out)))
         return record
 
     hooks = [parent._modules[key].register_forward_hook(recorder(name))
@@ -222,11 +223,22 @@ def block_errors(net: nn.Module, dtype, sample: torch.Tensor) -> dict:
     modules = {name: parent._modules[key] for parent, key, name in found}
     errors = {}
     for name, (x, exact) in records.items():
-        if not (torch.is_tensor(x) and torch.is_tensor(exact)):
+        if not torch.is_tensor(exact):
             continue
-        low = copy.deepcopy(modules[name]).to(dtype)(x.to(dtype)).float()
+        low = copy.deepcopy(modules[name]).to(dtype)(map_tensors(lambda t: t.to(dtype), x))
+        low = low.float()
         errors[name] = float((low - exact).norm() / exact.norm().clamp_min(1e-12))
     return errors
+
+
+def map_tensors(function, value):
+    """`function` applied to a tensor, or to each tensor of a tuple or list (a block such as
+    siam_gam's layer fusion takes a tuple of maps); anything else is returned as it is."""
+    if torch.is_tensor(value):
+        return function(value)
+    if isinstance(value, (tuple, list)):
+        return type(value)(map_tensors(function, v) for v in value)
+    return value
 
 
 def fp32_prefix(net: nn.Module, dtype, sample: torch.Tensor) -> list:

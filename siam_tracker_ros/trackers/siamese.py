@@ -195,11 +195,15 @@ class SiameseTracker(Tracker):
         at the current state, counted on the fp32 network."""
         if self.state is None:
             raise TrackerStateError(f'{self.name}: frame_macs() needs init() first')
-        side = self.config.exemplar_size
-        z = to_input(np.zeros((1, side, side, 3), np.uint8), self.device, torch.float32,
-                     self.input_format)
-        x = to_input(self.search_crops(as_rgb_image(image)), self.device, torch.float32,
-                     self.input_format)
+        return self.network_macs(self.config.exemplar_size,
+                                 self.search_crops(as_rgb_image(image)))
+
+    def network_macs(self, template_size: int, crops: np.ndarray) -> int:
+        """Multiply-accumulates of search(crops) and the head against a template_size² kernel
+        (a family with several crop sizes sums this over them)."""
+        z = to_input(np.zeros((1, template_size, template_size, 3), np.uint8), self.device,
+                     torch.float32, self.input_format)
+        x = to_input(crops, self.device, torch.float32, self.input_format)
         with torch.inference_mode():
             kernel = self.net.template(z)
         return count_macs(self.net, call=lambda: self.net.head(kernel, self.net.search(x)))

@@ -15,12 +15,14 @@ class Decoded:
     scale_index: index i* of the chosen scale factor.
     raw_peak: max of the chosen upsampled map before the scale penalty.
     peak: the same after the penalty.
+    pair_index: index of the chosen crop-size pair (0 unless several sizes, `decode_pairs`).
     """
 
     displacement: tuple
     scale_index: int
     raw_peak: float
     peak: float
+    pair_index: int = 0
 
 
 def scale_factors(scale_num: int, scale_step: float) -> np.ndarray:
@@ -49,16 +51,47 @@ def decode(responses: np.ndarray, factors: np.ndarray, search_side: float, *,
         window: optional precomputed U×U normalised Hann window.
         upsampled: optional `upsample(responses, response_up)`, when the caller has it.
     """
+    return decode_pairs(responses, factors, (search_side,), (instance_size,),
+                        scale_penalty=scale_penalty, window_influence=window_influence,
+                        response_up=response_up, total_stride=total_stride, window=window,
+                        upsampled=upsampled)
+
+
+def decode_pairs(responses: np.ndarray, factors: np.ndarray, search_sides, search_sizes, *,
+                 scale_penalty: float, window_influence: float, response_up: int,
+                 total_stride: int, window: np.ndarray = None,
+                 upsampled: np.ndarray = None) -> Decoded:
+    """The §1.4 decision over several crop sizes (spec §4 multi-size test): every
+    (pair, scale) map competes in step 4; step 7 uses the chosen pair's s_x and X.
+
+    Args:
+        responses: (P·n)×r×r logits, pair-major: pair k's n scales are rows k·n … k·n+n−1.
+        factors: the n scale factors f_i.
+        search_sides: per pair, its search side in image pixels at factor 1.
+        search_sizes: per pair, its search crop size X in pixels.
+        window, upsampled: as in `decode`.
+    """
     maps = upsample(responses, response_up) if upsampled is None else upsampled
     size = maps.shape[-1]
+    if len(maps) != len(factors) * len(search_sides) or len(search_sides) != len(search_sizes):
+        raise ValueError(f'{len(maps)} maps do not match {len(search_sides)} crop size(s) × '
+                         f'{len(factors)} scales')
     if window is None:
         window = hann2d(size, normalise=True)
-    penalties = scale_penalties(len(factors), scale_penalty)
-    best, (py, px), peaks = decide(maps, penalties, window_influence, window)
-    step = total_stride / response_up * search_side * factors[best] / instance_size
-    offset = (size - 1) / 2
-    displacement = ((px - offset) * step, (py - offset) * step)
-    return Decoded(displacement, best, float(peaks[best]), float(peaks[best] * penalties[best]))
+    penalties = np.tile(scale_penalties(len(factors), scale_penalty), len(search_sides))
+    best, peak, peaks = decide(maps, penalties, window_influence, window)
+    pair, scale = divmod(best, len(factors))
+    displacement = peak_displacement(peak, size, total_stride / response_up * search_sides[pair]
+                                     * factors[scale] / search_sizes[pair])
+    return Decoded(displacement, scale, float(peaks[best]), float(peaks[best] * penalties[best]),
+                   pair)
+
+
+def peak_displacement(peak, map_side: int, step: float) -> tuple:
+    """Step 7 of §1.4: (dx, dy) in image px of the (row, col) `peak` of a map_side² upsampled
+    map from its centre; `step` = total_stride / response_up · (s_x·f) / X px per map cell."""
+    offset = (map_side - 1) / 2
+    return ((peak[1] - offset) * step, (peak[0] - offset) * step)
 
 
 def scale_penalties(scale_num: int, scale_penalty: float) -> np.ndarray:

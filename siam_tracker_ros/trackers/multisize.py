@@ -1,0 +1,83 @@
+"""Multi-size testing for the SiamFC family (spec §4, seed 001 §4.2).
+
+Each (Q1, Q2) pair of `config.size_pairs` crops the same context region s_z to Q1 (one template
+kernel per pair, made at init) and a search side s_z·Q2/Q1 to Q2. Every (pair, scale) map goes
+through the §1.4 decision together (`decode_pairs`); step 7 uses the chosen pair's Q2 and s_x.
+With the single pair (exemplar_size, instance_size) every number equals `ScalePyramidTracker`'s.
+"""
+import numpy as np
+import torch
+
+from siam_tracker_ros.ops.crop import crop_patch, template_side
+from siam_tracker_ros.runtime import exact_fp32
+from siam_tracker_ros.trackers.pyramid import ScalePyramidTracker
+from siam_tracker_ros.trackers.siamfc_decoder import decode_pairs, upsample
+from siam_tracker_ros.types import TrackerStateError, as_rgb_image
+
+
+class MultiSizePyramidTracker(ScalePyramidTracker):
+    """ScalePyramidTracker over several (template, search) crop sizes.
+
+    The state keeps s_x of the (exemplar_size, instance_size) geometry (so the scale update and
+    its clamp are the family's); pair k searches s_x·ratio_k with
+    ratio_k = (Q2/Q1) / (instance_size/exemplar_size), i.e. s_z·Q2/Q1. `state.kernel` holds one
+    kernel per pair.
+    """
+
+    def __init__(self, config, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        self.pairs = tuple(tuple(pair) for pair in config.size_pairs)
+        base = config.instance_size / config.exemplar_size
+        self.side_ratios = tuple(q2 / q1 / base for q1, q2 in self.pairs)
+
+    def on_init(self, image) -> None:
+        """One template kernel per pair: the init region s_z resized to that pair's Q1 (the
+        base kernel is reused where Q1 = exemplar_size)."""
+        st, cfg = self.state, self.config
+        s_z = template_side(st.size[0], st.size[1], cfg.context)
+        kernels = []
+        for q1, _ in self.pairs:
+            if q1 == cfg.exemplar_size:
+                kernels.append(st.kernel)
+                continue
+            patch = crop_patch(image, st.center, s_z, q1, st.pad_color)
+            with exact_fp32(self.device):
+                kernels.append(self._runner.template(patch[None]))
+        st.kernel = tuple(kernels)
+
+    def search_sides(self) -> list:
+        """Per pair, its search side at scale factor 1 (image px)."""
+        return [self.state.s_x * ratio for ratio in self.side_ratios]
+
+    def search_crops(self, image) -> list:
+        """Per pair, its n search crops (Q2², one per scale factor)."""
+        st = self.state
+        return [np.stack([crop_patch(image, st.center, side * f, q2, st.pad_color)
+                          for f in self.factors])
+                for (_, q2), side in zip(self.pairs, self.search_sides())]
+
+    def responses(self, crops) -> np.ndarray:
+        """(P·n)×r×r float32 logits, pair-major (one network call per pair)."""
+        with torch.inference_mode():
+            maps = [self._runner.respond(kernel, batch)[:, 0].float().cpu().numpy()
+                    for kernel, batch in zip(self.state.kernel, crops)]
+        return np.concatenate(maps)
+
+    def decode(self, maps: np.ndarray):
+        """The §1.4 decision over all (pair, scale) maps; None when a map holds NaN or inf."""
+        if not np.isfinite(maps).all():
+            return None
+        cfg = self.config
+        upsampled = upsample(maps, cfg.response_up)
+        return decode_pairs(maps, self.factors, self.search_sides(),
+                            [q2 for _, q2 in self.pairs], scale_penalty=cfg.scale_penalty,
+                            window_influence=cfg.window_influence,
+                            response_up=cfg.response_up, total_stride=self.net.stride,
+                            window=self.window(upsampled.shape[-1]), upsampled=upsampled)
+
+    def frame_macs(self, image) -> int:
+        """Multiply-accumulates of one frame's network calls, summed over the pairs."""
+        if self.state is None:
+            raise TrackerStateError(f'{self.name}: frame_macs() needs init() first')
+        crops = self.search_crops(as_rgb_image(image))
+        return sum(self.network_macs(q1, batch) for (q1, _), batch in zip(self.pairs, crops))
