@@ -35,6 +35,10 @@ class TrackerEntry:
         summary: one line for `siam-track list`.
         weight_sources: other trackers whose weights files this one also accepts.
         config_file: the config YAML when it does not live in `config/` (plugins).
+        adapt_state: `(net, state_dict, source)` -> the state dict to load, for a weights
+            file of `source` (one of `weight_sources`) that lacks this tracker's own
+            parameters (e.g. DSiam's fusion map from SiamFC weights); None: load as it is.
+            The result is still loaded strictly.
     """
 
     name: str
@@ -45,6 +49,7 @@ class TrackerEntry:
     summary: str
     weight_sources: tuple = ()
     config_file: Optional[Path] = None
+    adapt_state: Optional[Callable] = None
 
     @property
     def config_path(self) -> Path:
