@@ -23,8 +23,10 @@ from siam_tracker_ros.ops.crop import template_side
 from siam_tracker_ros.registry import get_entry
 from siam_tracker_ros.trackers.dsiam import DSiamTracker, build_dsiam_net
 from siam_tracker_ros.training.clips import NoClipSourceError, draw_clip
-from siam_tracker_ros.training.config import DataConfig, DatasetSpec, load_train_config
+from siam_tracker_ros.training.config import (DataConfig, DatasetSpec, TrainConfig,
+                                              TrainConfigError, load_train_config)
 from siam_tracker_ros.training.data import build_mixture
+from siam_tracker_ros.training.models import build_net
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_siamfc_tracker import follow_patch  # noqa: E402
@@ -299,6 +301,18 @@ def test_training_configs_load():
     layouts = {d.layout for d in load_train_config(
         REPO / 'config' / 'train' / 'dsiam_got10k.yaml').data.datasets}
     assert layouts == {'ilsvrc_vid', 'got10k'}
+
+
+def test_init_weights_must_fit_the_tracker(tmp_path):
+    with pytest.raises(TrainConfigError, match='does not fit'):
+        build_net(TrainConfig(name='x', tracker='dsiam', init_weights=str(SIAMFC_MOBILENET)))
+    dsiam = save_weights(tmp_path / 'dsiam.pt', build_tracker('dsiam').net.state_dict(),
+                         'dsiam', 'alexnet')
+    with pytest.raises(TrainConfigError, match='not usable by siamfc'):
+        build_net(TrainConfig(name='x', tracker='siamfc', init_weights=str(dsiam)))
+    net = build_net(TrainConfig(name='x', tracker='dsiam', init_weights=str(SIAMFC_ALEXNET)))
+    assert torch.equal(net.adjust_bias, load_weights(SIAMFC_ALEXNET)['state_dict']
+                       ['adjust_bias'].float())
 
 
 def test_one_siam_track_train_step_from_siamfc_weights(tmp_path):
