@@ -35,8 +35,7 @@ def build_tracker(name: str, weights=None, device: str = 'cpu', config_path=None
     torch.manual_seed(runtime.get('seed', 0))
     net = entry.build_net(config, payload.get('backbone') or None if payload else None)
     if payload:
-        load_state = entry.load_state or _apply_payload
-        load_state(net, payload, weights_path)
+        apply_state(net, loadable_state(entry, net, payload), weights_path)
     input_format = InputFormat.from_dict(payload['input']) if payload else InputFormat()
     tracker = entry.tracker_class(config, net.eval().to(path.device), path, input_format,
                                   str(weights_path) if weights_path else None)
@@ -59,6 +58,23 @@ def _weights_file(weights, entry):
         if weights is None:
             raise WeightsError(f'no shipped weights for {entry.name}')
     return weights or None
+
+
+def load_into(entry, net, weights) -> dict:
+    """Load a weights file the entry accepts into `net` (e.g. to start training from it);
+    returns its payload."""
+    payload = _read_weights(weights, entry)
+    apply_state(net, loadable_state(entry, net, payload), weights)
+    return payload
+
+
+def loadable_state(entry, net, payload: dict) -> dict:
+    """The payload's state dict, adapted by the entry when it comes from another tracker
+    (`TrackerEntry.adapt_state`, e.g. SiamFC weights for DSiam)."""
+    source = payload.get('tracker')
+    if source == entry.name or entry.adapt_state is None:
+        return payload['state_dict']
+    return entry.adapt_state(net, payload['state_dict'], source)
 
 
 def _read_weights(weights, entry) -> dict:

@@ -35,9 +35,10 @@ class TrackerEntry:
         summary: one line for `siam-track list`.
         weight_sources: other trackers whose weights files this one also accepts.
         config_file: the config YAML when it does not live in `config/` (plugins).
-        load_state: `(net, payload, source)` puts a weights file's payload into the network
-            (None: `models.weights.apply_state` of its state dict, strict); a tracker that
-            takes another tracker's weights (`weight_sources`) maps their keys here.
+        adapt_state: `(net, state_dict, source)` -> the state dict to load, for a weights
+            file of `source` (one of `weight_sources`) that lacks this tracker's own
+            parameters (e.g. DSiam's fusion map from SiamFC weights); None: load as it is.
+            The result is still loaded strictly.
     """
 
     name: str
@@ -48,7 +49,7 @@ class TrackerEntry:
     summary: str
     weight_sources: tuple = ()
     config_file: Optional[Path] = None
-    load_state: Optional[Callable] = None
+    adapt_state: Optional[Callable] = None
 
     @property
     def config_path(self) -> Path:

@@ -105,14 +105,31 @@ class DSiamNet(nn.Module):
         return self._learn(search_features, masked_features, self.log_lambda_w)
 
     def transformed(self, features: torch.Tensor, t_hat, alpha: float) -> torch.Tensor:
-        """blend(F, apply(T̂, F), α), or F itself when the transform is off (None)."""
+        """blend(F, apply(T̂, F), α), or F itself when the transform is off (None).
+
+        The FFTs run in at least fp32 (bf16/fp16 features are cast up, and the result back).
+        """
         if t_hat is None:
             return features
-        return blend(features, apply_transform(t_hat, features, self._window(features)), alpha)
+        exact = at_least_fp32(features)
+        mixed = blend(exact, apply_transform(t_hat, exact, self._window(exact)), alpha)
+        return mixed.to(features.dtype)
 
     def _learn(self, sources, targets, log_lambda) -> tuple:
-        return tuple(rlr(x, y, log_lambda[i].exp().to(x.dtype), self._window(x))
-                     for i, (x, y) in enumerate(zip(sources, targets)))
+        spectra = []
+        for i, (x, y) in enumerate(zip(sources, targets)):
+            x, y = at_least_fp32(x), at_least_fp32(y)
+            lam = log_lambda[i].to(x.dtype).exp()
+            spectra.append(rlr(x, y, lam, self._window(x)))
+        return tuple(spectra)
 
     def _window(self, features: torch.Tensor):
         return feature_window(features) if self.windowed else None
+
+
+def at_least_fp32(features: torch.Tensor) -> torch.Tensor:
+    """`features` in fp32 when they are bf16/fp16 (torch.fft needs fp32 on the CPU, and
+    power-of-two sizes at fp16 on CUDA); fp32 and fp64 unchanged."""
+    if features.dtype in (torch.float16, torch.bfloat16):
+        return features.float()
+    return features

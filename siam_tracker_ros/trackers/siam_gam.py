@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from siam_tracker_ros.models.alexnet import AlexNet
 from siam_tracker_ros.models.siam_gam_net import SUBNET_CHOICES, build_siam_gam_net
-from siam_tracker_ros.models.weights import WeightsError, apply_state
+from siam_tracker_ros.models.weights import WeightsError
 from siam_tracker_ros.ops.multisize import crop_sides, draw_training_sizes
 from siam_tracker_ros.registry import TrackerEntry, register
 from siam_tracker_ros.training.data import draw_batch
@@ -78,24 +78,21 @@ def build_net(config, backbone=None, pretrained_dir=None):
 SIAMFC_PLACES = (('subnet_a', 'subnet_a.backbone.alexnet.'), ('subnet_b', 'subnet_b.backbone.'))
 
 
-def load_state(net, payload: dict, source) -> None:
-    """A siam_gam weights file strictly; a siamfc AlexNet file into both subnets' AlexNets and
-    adjust biases (SE, fusion and GAM keep their seeded init). Every key of the file must find
-    its place, with its shape (`build_net` already refused other siamfc backbones)."""
-    if payload.get('tracker') != 'siamfc':
-        apply_state(net, payload['state_dict'], source)
-        return
+def adapt_siamfc_state(net, state_dict: dict, source) -> dict:
+    """The state dict that puts a siamfc AlexNet file into both subnets' AlexNets and adjust
+    biases (SE, fusion and GAM keep their seeded init). Every key of the file must find its
+    place (`build_net` already refused other siamfc backbones); shapes are checked on load."""
     state = net.state_dict()
     for subnet, prefix in SIAMFC_PLACES:
         if getattr(net, subnet) is None:
             continue
-        for key, value in payload['state_dict'].items():
+        for key, value in state_dict.items():
             place = (f'{subnet}.{key}' if not key.startswith('backbone.')
                      else prefix + key[len('backbone.'):])
             if place not in state:
-                raise WeightsError(f'{source}: siamfc key {key!r} has no place in siam_gam')
+                raise WeightsError(f'siamfc key {key!r} has no place in siam_gam')
             state[place] = value
-    apply_state(net, state, source)
+    return state
 
 
 def draw_multi_size_batch(mixture, rng, size, input_format, device):
@@ -130,7 +127,7 @@ MULTI_SIZE_PAIRS = Objective(make_batch=draw_multi_size_batch, loss=logistic_pai
 
 register(TrackerEntry(
     name='siam_gam', tracker_class=MultiSizePyramidTracker, config_class=SiamGAMConfig,
-    build_net=build_net, objective=MULTI_SIZE_PAIRS, load_state=load_state,
+    build_net=build_net, objective=MULTI_SIZE_PAIRS, adapt_state=adapt_siamfc_state,
     weight_sources=('siamfc',),
     summary='two SiamFC AlexNet subnets (SE; conv3-5 fusion + GAM), responses averaged; '
             'multi-size test'))

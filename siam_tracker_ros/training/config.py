@@ -63,6 +63,7 @@ class TrainConfig:
     tracker: str                   # a registered tracker: its network and objective
     backbone: str = ''           # '' = the tracker config's backbone
     pretrained: bool = False
+    init_weights: str = ''         # a weights file to start from ('' = none), e.g. SiamFC's
     freeze_trunk: bool = False
     input: str = 'raw'
     seed: int = 0

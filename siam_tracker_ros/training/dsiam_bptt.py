@@ -6,6 +6,10 @@ ground-truth size at t−1; S_t is scored against ±1 labels at the ground-truth
 V_t and W_t are learned from O_t, G_t and Ḡ_t cropped at the predicted centre. The loss is
 the sum of the frames' (balanced) logistic losses; autograd carries the gradients through
 RLR and CirConv (torch.fft) to the backbone, Υ and log λ.
+
+`BPTT_CLIPS` is the registry's objective for `dsiam`: one clip per step (spec §3), of
+`batch_size` frames (the training config's batch size is the clip length), from the clip
+sources of the training mixture (`training/clips.py`).
 """
 import numpy as np
 import torch
@@ -17,7 +21,8 @@ from siam_tracker_ros.ops.labels import balanced_logistic_loss
 from siam_tracker_ros.ops.windows import dsiam_search_mask
 from siam_tracker_ros.runtime import to_input
 from siam_tracker_ros.trackers.dsiam_update import update_patches
-from siam_tracker_ros.training.objectives import label_maps
+from siam_tracker_ros.training.clips import draw_clip
+from siam_tracker_ros.training.objectives import Objective, label_maps
 
 
 def crop_point(point, center, side: float, out_size: int) -> tuple:
@@ -84,3 +89,26 @@ def clip_loss(net, frames, boxes, input_format: InputFormat = InputFormat(), *,
             v_hat = net.learn_v(first, embed(net.template, o_t))
             w_hat = net.learn_w(embed(net.search, g_t), embed(net.search, masked))
     return total
+
+
+def draw_clip_batch(mixture, rng, size: int, input_format, device):
+    """One training clip of `size` frames: (frames, boxes, input_format)."""
+    frames, boxes = draw_clip(mixture, rng, size)
+    return frames, boxes, input_format
+
+
+def clip_batch_loss(net, batch, train) -> torch.Tensor:
+    """`clip_loss` of one clip with the training config's label radius and balancing.
+
+    BatchNorm layers keep their statistics (eval mode): every forward here is a single crop,
+    too few samples for batch statistics when fine-tuning from SiamFC.
+    """
+    frames, boxes, input_format = batch
+    for module in net.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.eval()
+    return clip_loss(net, frames, boxes, input_format, radius=train.label_radius,
+                     balanced=train.balanced_loss)
+
+
+BPTT_CLIPS = Objective(make_batch=draw_clip_batch, loss=clip_batch_loss)

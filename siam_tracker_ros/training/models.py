@@ -3,6 +3,7 @@ from pathlib import Path
 
 import torch.nn as nn
 
+from siam_tracker_ros.build import load_into
 from siam_tracker_ros.config import load_config
 from siam_tracker_ros.models.weights import CAFFE_INPUT, IMAGENET_INPUT, InputFormat
 from siam_tracker_ros.registry import get_entry
@@ -19,11 +20,14 @@ def tracker_config(config):
 
 def build_net(config) -> nn.Module:
     """The tracker network of a TrainConfig (ImageNet trunk from `<cache_dir>/weights` when
-    `pretrained`), with the trunk frozen when asked."""
+    `pretrained`, then the `init_weights` file when given), with the trunk frozen when
+    asked."""
     entry = get_entry(config.tracker)
     pretrained_dir = Path(config.data.cache_dir) / 'weights' if config.pretrained else None
     try:
         net = entry.build_net(tracker_config(config), config.backbone or None, pretrained_dir)
+        if config.init_weights:
+            load_into(entry, net, config.init_weights)
     except (ValueError, FileNotFoundError) as err:
         raise TrainConfigError(str(err)) from None
     if config.freeze_trunk:
