@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 
 from siam_tracker_ros import TrackerStateError, build_tracker, tracker_names
+from siam_tracker_ros.cli.main import main
 from siam_tracker_ros.config import ConfigError, load_config
 from siam_tracker_ros.models.dynamic_conv import DynamicConv2d
 from siam_tracker_ros.models.pretrained_backbones import MOBILENETV2_FILE
@@ -263,6 +264,17 @@ def test_bf16_runs_the_network_mixed_and_close_to_fp32(sot_dir, trained_like_wei
         assert (reduced.float() - reference).norm() < 0.01 * reference.norm()
     result = low.track(frames[1])
     assert np.all(np.isfinite(result.box)) and 0.0 <= result.score <= 1.0
+
+
+def test_bench_takes_a_config_file(tmp_path, capsys):
+    """`siam-track bench --config`: another trunk without editing config/dyconv_fusion.yaml."""
+    text = get_entry(NAME).config_path.read_text()
+    mobile = tmp_path / 'dyconv_fusion_mobilenetv2.yaml'
+    mobile.write_text(text.replace('trunk: resnest50', 'trunk: mobilenetv2'))
+    assert main(['bench', '--tracker', NAME, '--weights', 'none', '--threads', '1',
+                 '--frames', '1', '--paths', 'fused/fp32', '--config', str(mobile)]) == 0
+    out = capsys.readouterr().out
+    assert f'config: {mobile}' in out and 'network FLOP per frame: 4.2 G' in out   # not 161.4
 
 
 # --- training ---------------------------------------------------------------------------------
