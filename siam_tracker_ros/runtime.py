@@ -90,6 +90,13 @@ def fuse_conv_bn(module: nn.Module) -> nn.Module:
     return module
 
 
+def channels_last(module: nn.Module) -> nn.Module:
+    """`module` with its 4-D parameters and buffers in channels_last memory format; others
+    (e.g. a dynamic conv's K×out×in×k×k kernel bank) are left as they are."""
+    return module._apply(lambda t: t.contiguous(memory_format=torch.channels_last)
+                         if t.dim() == 4 else t)
+
+
 def check_options(device: torch.device, backend: str, precision: str) -> None:
     """Reject unknown or impossible backend/precision combinations."""
     if backend not in BACKENDS:
@@ -134,7 +141,7 @@ class NetworkRunner:
         dtype = DTYPES[precision]
         module = net.eval().to(device)
         if backend != 'eager':
-            module = fuse_conv_bn(module).to(memory_format=torch.channels_last)
+            module = channels_last(fuse_conv_bn(module))
         elif dtype is not torch.float32:
             module = copy.deepcopy(module)  # the caller's network stays fp32
         self.input_dtype = torch.float32
@@ -257,25 +264,37 @@ def fp32_prefix(net: nn.Module, dtype, sample: torch.Tensor) -> list:
 
 
 class Cast(nn.Module):
-    """Runs `block` on its input, then casts the result to `dtype`."""
+    """Runs `block` on its floating-point input cast to the block's own `dtype`, then casts
+    the result to `output` when given. With every block wrapped, blocks of two precisions meet
+    correctly whatever the topology (a skip connection or an attention product that reaches
+    past the end of the fp32 prefix)."""
 
-    def __init__(self, dtype, block: nn.Module):
+    def __init__(self, block: nn.Module, dtype, output=None):
         super().__init__()
-        self.dtype, self.block = dtype, block
+        self.block, self.dtype, self.output = block, dtype, output
 
-    def forward(self, x):
-        return self.block(x).to(self.dtype)
+    def forward(self, x, *args):
+        if torch.is_tensor(x) and x.is_floating_point():
+            x = x.to(self.dtype)
+        out = self.block(x, *args)
+        return out.to(self.output) if self.output is not None else out
 
 
 def mixed_precision(net: nn.Module, dtype, prefix: list) -> nn.Module:
     """`net` at `dtype`; the `prefix` blocks (run order) stay fp32, the last one casting its
-    output to `dtype` (so the network then takes fp32 input)."""
+    output to `dtype` (so the network then takes fp32 input). With a prefix, each block takes
+    its input in its own precision (`Cast`)."""
     exact = {name: parent._modules[key] for parent, key, name in blocks(net)}
     kept = {name: copy.deepcopy(exact[name]) for name in prefix}
     net = net.to(dtype)
+    if not prefix:
+        return net
     for parent, key, name in blocks(net):
         if name in kept:
-            parent._modules[key] = Cast(dtype, kept[name]) if name == prefix[-1] else kept[name]
+            output = dtype if name == prefix[-1] else None
+            parent._modules[key] = Cast(kept[name], torch.float32, output)
+        else:
+            parent._modules[key] = Cast(parent._modules[key], dtype)
     return net
 
 

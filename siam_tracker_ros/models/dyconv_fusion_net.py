@@ -128,6 +128,11 @@ class DyConvFusionNet(nn.Module):
         nn.init.constant_(self.score_fusion.weight, 1.0 / paths)
         nn.init.zeros_(self.score_fusion.bias)
 
+    def trunk_modules(self) -> list:
+        """The static pretrained stages conv4 and conv5 (frozen by `freeze_trunk` training);
+        stages 1–3 stay trainable: their kernel attention is new."""
+        return list(self.embedding.stages[DYNAMIC_STAGES:])
+
     def template(self, z: torch.Tensor) -> tuple:
         return tuple(crop_center(f, self.template_cells) for f in self.embedding(z))
 

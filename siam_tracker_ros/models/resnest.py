@@ -11,7 +11,8 @@ shortcut convs and the split-attention fc1/fc2 (§5); the split-attention 3×3 c
 groups = 2.
 
 Published weights use timm's `resnest50d` layout; convert them once with
-    python -m siam_tracker_ros.models.resnest --convert resnest50d.pth trunk.pt
+    python -m siam_tracker_ros.models.resnest --convert resnest50d.pth resnest50_trunk.pt
+Training looks for the converted file as `RESNEST50_FILE` in its pretrained-weights folder.
 """
 import argparse
 import re
@@ -26,6 +27,7 @@ from siam_tracker_ros.models.dynamic_conv import DEFAULT_KERNELS, make_dynamic
 RADIX = 2
 STAGE_CHANNELS = (64, 256, 512, 1024, 2048)   # stem, layer1 … layer4
 STATIC_CONVS = ('shortcut.1', 'split_attention.fc1', 'split_attention.fc2')
+RESNEST50_FILE = 'resnest50_trunk.pt'   # converted ImageNet trunk, in our layout
 
 
 def _conv_bn_relu(cin, cout, stride=1):

@@ -8,7 +8,7 @@ import importlib
 import os
 from importlib import metadata
 
-from siam_tracker_ros.trackers import dsiam, siam_gam, siamfc  # noqa: F401
+from siam_tracker_ros.trackers import dsiam, dyconv_fusion, siam_gam, siamfc  # noqa: F401
 
 PLUGINS_VARIABLE = 'SIAM_TRACKER_PLUGINS'
 PLUGIN_GROUP = 'siam_tracker_ros.trackers'
