@@ -137,7 +137,6 @@ class NetworkRunner:
                  input_format, calibration: Optional[np.ndarray] = None):
         check_options(device, backend, precision)
         self.device, self.input_format = device, input_format
-        self.source = net
         dtype = DTYPES[precision]
         module = net.eval().to(device)
         if backend != 'eager':
