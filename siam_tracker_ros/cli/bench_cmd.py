@@ -31,6 +31,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument('--weights', default='default')
     parser.add_argument('--frames', type=int, default=40, help='timed frames per path')
     parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--config', help='tracker config YAML instead of config/<tracker>.yaml '
+                        '(e.g. another instance_size)')
     parser.add_argument('--paths', help='comma list of backend/precision[@cuda], '
                         f'default: {",".join(CPU_PATHS)} (+ CUDA paths when present)')
     parser.add_argument('--sequence', default=str(DEFAULT_SEQUENCE),
@@ -67,9 +69,9 @@ def load_frames(sequence, count: int, size=(640, 480)):
     return frames, (x * sx, y * sy, w * sx, h * sy)
 
 
-def time_path(name, weights, path, frames, box):
+def time_path(name, weights, path, frames, box, config_path=None):
     """Median seconds of each timed part per tracked frame, and the mean total ('mean')."""
-    tracker = build_tracker(name, weights=weights, **path)
+    tracker = build_tracker(name, weights=weights, config_path=config_path, **path)
     tracker.init(frames[0], box)
     for frame in frames[1:4]:  # warm-up
         tracker.track(frame)
@@ -86,13 +88,14 @@ def print_speed_table(args, weights) -> None:
     torch.set_num_threads(args.threads)
     frames, box = load_frames(args.sequence, args.frames)
     print(f'{args.tracker}, 640x480, {args.threads} threads, {args.frames} frames, '
-          f'weights: {weights or "random"}')
+          f'weights: {weights or "random"}, config: {args.config or "default"}')
     print('medians per frame in ms; fps = 1 / mean total')
     print('| path | device | ' + ' | '.join(PARTS) + ' | total | fps | GFLOP/s |')
     print('|---|---|' + '---|' * (len(PARTS) + 3))
     flops = None
     for text in (args.paths.split(',') if args.paths else default_paths()):
-        tracker, t = time_path(args.tracker, weights, parse_path(text), frames, box)
+        tracker, t = time_path(args.tracker, weights, parse_path(text), frames, box,
+                               args.config)
         if flops is None:
             tracker.init(frames[0], box)
             flops = 2.0 * tracker.frame_macs(frames[1])
@@ -117,7 +120,7 @@ def print_agreement_table(args, weights) -> None:
     for sequence in read_otb(Path(args.sequence).parent):
         step, run_a, run_b = compare_paths(args.tracker, weights, other,
                                            (load_frame(f) for f in sequence.frames),
-                                           tuple(sequence.boxes[0]))
+                                           tuple(sequence.boxes[0]), config_path=args.config)
         pair = [auc(success_curve(rect_iou(run, sequence.boxes))) for run in (run_a, run_b)]
         aucs.append(pair)
         print(f'| {sequence.name} | {len(step)} | {step.max():.2f} | {int((step > 1.5).sum())} '
@@ -126,16 +129,16 @@ def print_agreement_table(args, weights) -> None:
     print(f'| **mean** | | | | {mean[0]:.3f} | {mean[1]:.3f} |')
 
 
-def compare_paths(name, weights, other: dict, frames, box, reference: str = 'fused/fp32'):
+def compare_paths(name, weights, other: dict, frames, box, reference: str = 'fused/fp32',
+                  config_path=None):
     """(per-step max differences, reference run boxes, other-path run boxes) over `frames`,
     the first of which is the init frame (its box is the first row of both runs).
 
     Per step, the other path steps from a copy of the reference state (keeping its own
     template kernel); the free run follows its own boxes.
     """
-    ref = build_tracker(name, weights=weights, **parse_path(reference))
-    stepper = build_tracker(name, weights=weights, **other)
-    free = build_tracker(name, weights=weights, **other)
+    ref, stepper, free = (build_tracker(name, weights=weights, config_path=config_path, **path)
+                          for path in (parse_path(reference), other, other))
     frames = iter(frames)
     first = next(frames)
     for tracker in (ref, stepper, free):

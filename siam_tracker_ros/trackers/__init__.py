@@ -9,6 +9,8 @@ import os
 from importlib import metadata
 
 from siam_tracker_ros.trackers import siamfc  # noqa: F401
+from siam_tracker_ros.trackers import siamrpn  # noqa: F401
+from siam_tracker_ros.trackers import dastsiam  # noqa: F401
 
 PLUGINS_VARIABLE = 'SIAM_TRACKER_PLUGINS'
 PLUGIN_GROUP = 'siam_tracker_ros.trackers'
