@@ -42,6 +42,8 @@ class RPNConfig(SiameseConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        for name in ('anchor_ratios', 'anchor_scales'):   # YAML and ROS give lists
+            object.__setattr__(self, name, tuple(float(v) for v in getattr(self, name)))
         checks = [(len(self.anchor_ratios) > 0 and min(self.anchor_ratios) > 0,
                    f'anchor_ratios must be positive, got {self.anchor_ratios}'),
                   (len(self.anchor_scales) > 0 and min(self.anchor_scales) > 0,
