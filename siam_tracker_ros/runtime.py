@@ -209,7 +209,9 @@ def block_errors(net: nn.Module, dtype, sample: torch.Tensor) -> dict:
 
     def recorder(name):
         def record(_, args, out):  # clones: a later in-place ReLU must not change them
-            records.setdefault(name, (args[0].clone(), out.clone()))
+            tensors = all(torch.is_tensor(a) for a in (*args, out)) and args
+            records.setdefault(name, (tuple(a.clone() for a in args), out.clone())
+                               if tensors else None)   # e.g. a tuple output: not measured
         return record
 
     hooks = [parent._modules[key].register_forward_hook(recorder(name))
@@ -221,10 +223,11 @@ def block_errors(net: nn.Module, dtype, sample: torch.Tensor) -> dict:
             hook.remove()
     modules = {name: parent._modules[key] for parent, key, name in found}
     errors = {}
-    for name, (x, exact) in records.items():
-        if not (torch.is_tensor(x) and torch.is_tensor(exact)):
+    for name, record in records.items():
+        if record is None:
             continue
-        low = copy.deepcopy(modules[name]).to(dtype)(x.to(dtype)).float()
+        inputs, exact = record   # all inputs: a block may take two (an attention layer)
+        low = copy.deepcopy(modules[name]).to(dtype)(*(x.to(dtype) for x in inputs)).float()
         errors[name] = float((low - exact).norm() / exact.norm().clamp_min(1e-12))
     return errors
 

@@ -114,6 +114,16 @@ def test_same_seed_is_bit_identical(name):  # C8
     assert first != run(8)   # the seed matters, so the equality above says something
 
 
+def test_dastsiam_runs_at_bf16_next_to_fp32():  # the calibration measures two-input blocks
+    frames, box = crossing(3)
+    boxes = []
+    for precision in ('fp32', 'bf16'):
+        tracker = build_tracker('dastsiam', trunk='mobilenetv2', precision=precision)
+        tracker.init(frames[0], box)
+        boxes.append([tracker.track(f).box for f in frames[1:]])
+    assert np.abs(np.subtract(*boxes)).max() < 1.0
+
+
 class OneHotUpChannel(torch.nn.Module):
     """Stands in for the siamrpn head: foreground logit 10 at anchor a, cell (i, j); zero
     deltas; maps of the size the real head gives (search features − 5)."""
