@@ -317,3 +317,22 @@ def test_training_configs_load_and_build_their_network(path):
     net = build_net(dataclasses.replace(config, pretrained=False))   # no trunk file here
     frozen = [p for p in net.parameters() if not p.requires_grad]
     assert bool(frozen) == config.freeze_trunk
+
+
+def test_bench_takes_a_tracker_config(tmp_path):  # issue 12 speed table at search size 287
+    source = (Path(__file__).resolve().parents[2] / 'config' / 'siamrpn.yaml').read_text()
+    config = tmp_path / 'siamrpn_287.yaml'
+    config.write_text(source.replace('instance_size: 255', 'instance_size: 287'))
+    result = subprocess.run([sys.executable, '-m', 'siam_tracker_ros.cli.main', 'bench',
+                             '--tracker', 'siamrpn', '--weights', 'none', '--threads', '1',
+                             '--frames', '2', '--paths', 'fused/fp32', '--config', str(config)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    frames, box = crossing(2)
+    flops = {}
+    for side in (255, 287):
+        tracker = build_tracker('siamrpn', instance_size=side)
+        tracker.init(frames[0], box)
+        flops[side] = 2.0 * tracker.frame_macs(frames[1]) / 1e9
+    assert flops[287] > flops[255] * 1.2
+    assert f'network FLOP per frame: {flops[287]:.1f} G' in result.stdout
