@@ -178,8 +178,8 @@ def reduced_precision(net: nn.Module, dtype, sample: Optional[torch.Tensor]):
         return mixed, dtype
     try:
         with torch.no_grad():
-            mixed.template(sample.to(memory_format=torch.channels_last))
-            mixed.search(sample.to(memory_format=torch.channels_last))
+            inputs = sample.to(memory_format=torch.channels_last)
+            mixed.head(mixed.template(inputs), mixed.search(inputs))   # the whole frame call
     except RuntimeError as err:  # e.g. the prefix ends inside one of two branches
         LOG.warning('no %s split for this network (%s); running it in fp32', dtype, err)
         return net, torch.float32
@@ -248,14 +248,14 @@ def fp32_prefix(net: nn.Module, dtype, sample: torch.Tensor) -> list:
 
 
 class Cast(nn.Module):
-    """Runs `block` on its input, then casts the result to `dtype`."""
+    """Runs `block` on its inputs, then casts the result to `dtype`."""
 
     def __init__(self, dtype, block: nn.Module):
         super().__init__()
         self.dtype, self.block = dtype, block
 
-    def forward(self, x):
-        return self.block(x).to(self.dtype)
+    def forward(self, *inputs):
+        return self.block(*inputs).to(self.dtype)
 
 
 def mixed_precision(net: nn.Module, dtype, prefix: list) -> nn.Module:
