@@ -184,8 +184,8 @@ def reduced_precision(net: nn.Module, dtype, sample: Optional[torch.Tensor]):
         return mixed, dtype
     try:
         with torch.no_grad():
-            mixed.template(sample.to(memory_format=torch.channels_last))
-            mixed.search(sample.to(memory_format=torch.channels_last))
+            inputs = sample.to(memory_format=torch.channels_last)
+            mixed.head(mixed.template(inputs), mixed.search(inputs))   # the whole frame call
     except RuntimeError as err:  # e.g. the prefix ends inside one of two branches
         LOG.warning('no %s split for this network (%s); running it in fp32', dtype, err)
         return net, torch.float32
@@ -215,8 +215,8 @@ def block_errors(net: nn.Module, dtype, sample: torch.Tensor) -> dict:
 
     def recorder(name):
         def record(_, args, out):  # clones: a later in-place ReLU must not change them
-            records.setdefault(name, (map_tensors(torch.clone, args[0]),
-                                      map_tensors(torch.clone, out)))
+            if torch.is_tensor(out):   # a tuple output (e.g. a whole branch) is not measured
+                records.setdefault(name, (map_tensors(torch.clone, args), out.clone()))
         return record
 
     hooks = [parent._modules[key].register_forward_hook(recorder(name))
@@ -228,13 +228,17 @@ def block_errors(net: nn.Module, dtype, sample: torch.Tensor) -> dict:
             hook.remove()
     modules = {name: parent._modules[key] for parent, key, name in found}
     errors = {}
-    for name, (x, exact) in records.items():
-        if not torch.is_tensor(exact):
-            continue
-        low = copy.deepcopy(modules[name]).to(dtype)(map_tensors(lambda t: t.to(dtype), x))
+    for name, (inputs, exact) in records.items():
+        # all inputs: a block may take two (an attention layer) or a tuple (a layer fusion)
+        low = copy.deepcopy(modules[name]).to(dtype)(*map_tensors(floats_to(dtype), inputs))
         low = low.float()
         errors[name] = float((low - exact).norm() / exact.norm().clamp_min(1e-12))
     return errors
+
+
+def floats_to(dtype):
+    """A function casting a floating-point tensor to `dtype` (other tensors unchanged)."""
+    return lambda t: t.to(dtype) if t.is_floating_point() else t
 
 
 def map_tensors(function, value):
@@ -263,7 +267,7 @@ def fp32_prefix(net: nn.Module, dtype, sample: torch.Tensor) -> list:
 
 
 class Cast(nn.Module):
-    """Runs `block` on its floating-point input cast to the block's own `dtype`, then casts
+    """Runs `block` on its floating-point inputs cast to the block's own `dtype`, then casts
     the result to `output` when given. With every block wrapped, blocks of two precisions meet
     correctly whatever the topology (a skip connection or an attention product that reaches
     past the end of the fp32 prefix)."""
@@ -272,10 +276,8 @@ class Cast(nn.Module):
         super().__init__()
         self.block, self.dtype, self.output = block, dtype, output
 
-    def forward(self, x, *args):
-        if torch.is_tensor(x) and x.is_floating_point():
-            x = x.to(self.dtype)
-        out = self.block(x, *args)
+    def forward(self, *inputs):
+        out = self.block(*map_tensors(floats_to(self.dtype), inputs))
         return out.to(self.output) if self.output is not None else out
 
 

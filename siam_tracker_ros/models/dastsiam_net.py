@@ -87,6 +87,12 @@ class DASTSiamNet(nn.Module):
     def stride(self) -> int:
         return self.backbone.stride
 
+    def trunk_modules(self) -> list:
+        """The pretrained trunk B (both copies when unshared), for `freeze_trunk` training."""
+        trunks = [t for t in (self.backbone, self.template_backbone) if t is not None]
+        return [m for t in trunks
+                for m in (t.trunk_modules() if hasattr(t, 'trunk_modules') else [t])]
+
     def embed(self, z: torch.Tensor) -> torch.Tensor:
         """f = N(B(z)) of template crops (through the template copy when unshared)."""
         trunk = self.backbone if self.template_backbone is None else self.template_backbone

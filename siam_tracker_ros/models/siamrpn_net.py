@@ -117,6 +117,11 @@ class SiamRPNNet(nn.Module):
     def stride(self) -> int:
         return self.backbone.stride
 
+    def trunk_modules(self) -> list:
+        """The backbone's pretrained trunk modules (none for the AlexNet trained from scratch)."""
+        trunk = getattr(self.backbone, 'trunk_modules', None)
+        return trunk() if trunk else []
+
     def template(self, z: torch.Tensor) -> tuple:
         """(cls kernel, reg kernel) of template crops z (B×3×127×127)."""
         features = self.backbone(z)

@@ -8,7 +8,8 @@ import importlib
 import os
 from importlib import metadata
 
-from siam_tracker_ros.trackers import dsiam, dyconv_fusion, siam_gam, siamfc  # noqa: F401
+from siam_tracker_ros.trackers import (dastsiam, dsiam, dyconv_fusion, siam_gam,  # noqa: F401
+                                       siamfc, siamrpn)
 
 PLUGINS_VARIABLE = 'SIAM_TRACKER_PLUGINS'
 PLUGIN_GROUP = 'siam_tracker_ros.trackers'

@@ -79,12 +79,18 @@ def build_mixture(config: DataConfig, skipped: SkipCounter) -> PairMixture:
     return PairMixture(sources, weights)
 
 
-def draw_batch(mixture: PairMixture, rng, size: int, input_format, device):
-    """`size` pairs as (z, x) input tensors and an (N, 4) array of target boxes
-    (cx, cy, w, h) in search-crop pixels."""
+def draw_pairs(mixture: PairMixture, rng, size: int):
+    """`size` pairs as uint8 crops z (N×127×127×3) and x (N×X×X×3) and an (N, 4) array of
+    target boxes (cx, cy, w, h) in search-crop pixels (for objectives that change pixels)."""
     pairs = [mixture.sample(rng) for _ in range(size)]
     z = np.stack([p[0] for p in pairs])
     x = np.stack([p[1] for p in pairs])
-    targets = np.array([p[2] for p in pairs], np.float64)
+    return z, x, np.array([p[2] for p in pairs], np.float64)
+
+
+def draw_batch(mixture: PairMixture, rng, size: int, input_format, device):
+    """`size` pairs as (z, x) input tensors and an (N, 4) array of target boxes
+    (cx, cy, w, h) in search-crop pixels."""
+    z, x, targets = draw_pairs(mixture, rng, size)
     return (to_input(z, device, torch.float32, input_format),
             to_input(x, device, torch.float32, input_format), targets)

@@ -1,0 +1,137 @@
+"""The RPN family layer (spec §1.5): one search crop at s_x recomputed from the current size,
+anchor decoding with the size/ratio penalty and the Hann window, a damped size update.
+
+Used by siamrpn and dastsiam: their networks return (cls, reg) or (cls1, cls2, reg) maps with
+the channel layout of `ops.anchors` (cls·k + a, d·k + a). Nothing of the SiamFC family.
+"""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from siam_tracker_ros.ops.anchors import anchor_grid, anchor_sizes
+from siam_tracker_ros.ops.crop import crop_patch, template_side
+from siam_tracker_ros.trackers.rpn_decoder import (RpnDecoded, anchor_window, clip_target,
+                                                   decode, deltas_from_map,
+                                                   foreground_probability)
+from siam_tracker_ros.trackers.siamese import SiameseConfig, SiameseTracker, TargetState
+
+
+def all_finite(maps) -> bool:
+    """True when no map holds NaN or inf."""
+    return all(np.isfinite(m).all() for m in maps)
+
+
+@dataclass(frozen=True)
+class RPNConfig(SiameseConfig):
+    """RPN-family decoder settings (spec §1.5); values in config/<tracker>.yaml.
+
+    anchor_ratios, anchor_scales: anchor shapes (h/w ratios, multiples of the stride).
+    penalty_k, window_influence, lr: the §1.5 step 3–5 penalty, window and size rate.
+    max_size_delta: |dw|, |dh| are clamped to this before exp (an untrained head's huge
+        outputs must still give finite boxes; e^4 ≈ 55× the anchor).
+    """
+
+    anchor_ratios: tuple
+    anchor_scales: tuple
+    penalty_k: float
+    window_influence: float
+    lr: float
+    max_size_delta: float
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ('anchor_ratios', 'anchor_scales'):   # YAML and ROS give lists
+            object.__setattr__(self, name, tuple(float(v) for v in getattr(self, name)))
+        checks = [(len(self.anchor_ratios) > 0 and min(self.anchor_ratios) > 0,
+                   f'anchor_ratios must be positive, got {self.anchor_ratios}'),
+                  (len(self.anchor_scales) > 0 and min(self.anchor_scales) > 0,
+                   f'anchor_scales must be positive, got {self.anchor_scales}'),
+                  (self.penalty_k >= 0, f'penalty_k must be >= 0, got {self.penalty_k}'),
+                  (0.0 <= self.window_influence <= 1.0,
+                   f'window_influence must be in [0, 1], got {self.window_influence}'),
+                  (0.0 <= self.lr <= 1.0, f'lr must be in [0, 1], got {self.lr}'),
+                  (self.max_size_delta > 0,
+                   f'max_size_delta must be > 0, got {self.max_size_delta}')]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    @property
+    def num_anchors(self) -> int:
+        return len(self.anchor_ratios) * len(self.anchor_scales)
+
+
+@dataclass
+class RPNState(TargetState):
+    """TargetState plus scale_z = Z / s_z of the last search crop (crop pixels per image px)."""
+
+    scale_z: float
+
+
+class RPNTracker(SiameseTracker):
+    """One search crop per frame, the §1.5 anchor decoder; the template is fixed."""
+
+    def __init__(self, config, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        self.sizes = anchor_sizes(config.anchor_ratios, config.anchor_scales, self.net.stride)
+        self._grid = {}
+
+    def start_state(self, center, size, pad_color, kernel) -> RPNState:
+        return RPNState(center, size, pad_color, kernel, self.scale_z(size))
+
+    def scale_z(self, size) -> float:
+        """Z / s_z for a target (w, h) (§1.2 step 1)."""
+        cfg = self.config
+        return cfg.exemplar_size / template_side(size[0], size[1], cfg.context)
+
+    def search_crops(self, image) -> np.ndarray:
+        """One instance_size² crop at s_x = s_z·X/Z from the current size (§1.5 step 0–1)."""
+        st, cfg = self.state, self.config
+        st.scale_z = self.scale_z(st.size)
+        s_x = cfg.instance_size / st.scale_z
+        return crop_patch(image, st.center, s_x, cfg.instance_size, st.pad_color)[None]
+
+    def responses(self, crops) -> tuple:
+        """The head's maps of the one crop as float32 numpy arrays (C×r×r each)."""
+        with torch.inference_mode():
+            maps = super().responses(crops)
+            return tuple(m[0].float().cpu().numpy() for m in maps)
+
+    def decode(self, maps: tuple):
+        """The §1.5 choice on the maps; None when a map holds NaN or inf."""
+        if not all_finite(maps):
+            return None
+        return self.choose(foreground_probability(maps[0]), self.box_deltas(maps))
+
+    def box_deltas(self, maps: tuple) -> np.ndarray:
+        """(k·r², 4) deltas from the last map, dw and dh clamped to ±max_size_delta."""
+        deltas = deltas_from_map(maps[-1])
+        limit = self.config.max_size_delta
+        deltas[:, 2:] = np.clip(deltas[:, 2:], -limit, limit)
+        return deltas
+
+    def choose(self, probabilities: np.ndarray, deltas: np.ndarray) -> RpnDecoded:
+        """Best anchor, centre step and blended size (§1.5 steps 2–5, 7)."""
+        cfg = self.config
+        side = int(math.isqrt(len(probabilities) // cfg.num_anchors))
+        anchors, window = self.anchors(side)
+        return decode(probabilities, deltas, anchors, window, self.state.size,
+                      self.state.scale_z, penalty_k=cfg.penalty_k,
+                      window_influence=cfg.window_influence, lr=cfg.lr)
+
+    def anchors(self, side: int) -> tuple:
+        """(flat anchors relative to the crop centre, the tiled Hann window) for r = side."""
+        if side not in self._grid:
+            grid = anchor_grid(self.sizes, side, self.net.stride).reshape(-1, 4)
+            self._grid[side] = (grid, anchor_window(side, len(self.sizes)))
+        return self._grid[side]
+
+    def update(self, decoded: RpnDecoded, image_shape) -> float:
+        """Move the centre, take the blended size, clip (§1.5 steps 5–6); score = p[best]."""
+        st = self.state
+        center = st.center + np.asarray(decoded.displacement)
+        center, size = clip_target(center, decoded.size, image_shape[1], image_shape[0])
+        st.center, st.size = np.array(center), np.array(size)
+        return decoded.score

@@ -1,0 +1,338 @@
+"""siamrpn and dastsiam trackers (spec §1.5, §6, §7): registration and build, the interface
+(C8), the one-hot step through the whole tracker (C6), the DAST-6 update gate on the real
+tracker, DAST-8, a siamrpn training smoke test on a fixed batch, and `siam-track train`."""
+import dataclasses
+import math
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from siam_tracker_ros import TrackerStateError, build_tracker, tracker_names
+from siam_tracker_ros.config import ConfigError
+from siam_tracker_ros.data.augment import AugmentConfig
+from siam_tracker_ros.data.media import SkipCounter
+from siam_tracker_ros.models.dastsiam_net import DASTSiamNet
+from siam_tracker_ros.models.siamrpn_net import SiamRPNNet
+from siam_tracker_ros.models.weights import IMAGENET_INPUT, InputFormat
+from siam_tracker_ros.ops.rpn_losses import centerness_loss, rpn_cls_loss, rpn_reg_loss
+from siam_tracker_ros.registry import get_entry
+from siam_tracker_ros.trackers.dastsiam import DASTSiamTracker
+from siam_tracker_ros.trackers.rpn import RPNTracker
+from siam_tracker_ros.training.config import DataConfig, TrainConfig, load_train_config
+from siam_tracker_ros.training.data import build_mixture
+from siam_tracker_ros.training.models import INPUT_FORMATS, build_net
+from siam_tracker_ros.training.rpn_objectives import dastsiam_batch_targets
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'training'))
+from tiny_data import write_media  # noqa: E402
+
+TRACKERS = ('siamrpn', 'dastsiam')
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    torch.set_num_threads(1)
+
+
+def crossing(count):
+    """The first `count` frames of the real otb_Crossing sequence (RGB) and its first box."""
+    root = Path(__file__).resolve().parents[2].parent / 'shared/data/sot/otb_Crossing/img'
+    frames = [cv2.cvtColor(cv2.imread(str(root / f'{i:04d}.jpg')), cv2.COLOR_BGR2RGB)
+              for i in range(1, count + 1)]
+    return frames, (204, 150, 17, 50)
+
+
+def test_both_trackers_are_registered_and_built():
+    assert set(TRACKERS) <= set(tracker_names())
+    siamrpn = build_tracker('siamrpn')
+    assert type(siamrpn) is RPNTracker and isinstance(siamrpn.net, SiamRPNNet)
+    assert siamrpn.config.backbone == 'alexnet' and siamrpn.config.num_anchors == 5
+    mobile = build_tracker('siamrpn', backbone='mobilenetv2')
+    assert isinstance(mobile.net.backbone, torch.nn.Module) and mobile.net.stride == 8
+    dast = build_tracker('dastsiam')
+    assert isinstance(dast, DASTSiamTracker) and isinstance(dast.net, DASTSiamNet)
+    assert dast.config.instance_size == 287 and dast.config.num_anchors == 1
+    ablated = build_tracker('dastsiam', trunk='mobilenetv2', use_st=False, use_da=False)
+    assert ablated.net.encoder is None and ablated.net.decoder is None
+
+
+def test_bad_config_values_raise_clear_errors():
+    with pytest.raises(ConfigError, match='backbone'):
+        build_tracker('siamrpn', backbone='vgg99')
+    with pytest.raises(ConfigError, match='trunk'):
+        build_tracker('dastsiam', trunk='resnet18')
+    with pytest.raises(ConfigError, match='window_influence'):
+        build_tracker('siamrpn', window_influence=1.5)
+
+
+@pytest.mark.parametrize('name', TRACKERS)
+def test_track_before_init_raises(name):  # C8
+    with pytest.raises(TrackerStateError, match='before init'):
+        build_tracker(name).track(np.zeros((240, 320, 3), np.uint8))
+
+
+@pytest.mark.parametrize('name', TRACKERS)
+def test_noise_frames_give_finite_boxes_and_scores_in_range(name):  # C8
+    rng = np.random.default_rng(3)
+    tracker = build_tracker(name)
+    frames = rng.integers(0, 256, size=(11, 240, 320, 3), dtype=np.uint8)
+    tracker.init(frames[0], (100, 80, 40, 30))
+    for frame in frames[1:]:
+        result = tracker.track(frame)
+        assert np.all(np.isfinite(result.box)) and 0.0 <= result.score <= 1.0
+        x, y, w, h = result.box
+        assert x >= 0 and y >= 0 and w > 0 and h > 0 and x + w <= 320 and y + h <= 240
+
+
+@pytest.mark.parametrize('name', TRACKERS)
+def test_grayscale_input_works(name):  # C8
+    frames, box = crossing(2)
+    gray = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames]
+    tracker = build_tracker(name)
+    tracker.init(gray[0], box)
+    result = tracker.track(gray[1][:, :, None])
+    assert np.all(np.isfinite(result.box)) and 0.0 <= result.score <= 1.0
+
+
+@pytest.mark.parametrize('name', TRACKERS)
+def test_same_seed_is_bit_identical(name):  # C8
+    frames, box = crossing(4)
+
+    def run(seed):
+        tracker = build_tracker(name, seed=seed)
+        tracker.init(frames[0], box)
+        return [tracker.track(f) for f in frames[1:]]
+
+    first = run(7)
+    assert first == run(7)
+    assert first != run(8)   # the seed matters, so the equality above says something
+
+
+def test_dastsiam_runs_at_bf16_next_to_fp32():  # the calibration measures two-input blocks
+    frames, box = crossing(3)
+    boxes = []
+    for precision in ('fp32', 'bf16'):
+        tracker = build_tracker('dastsiam', trunk='mobilenetv2', precision=precision)
+        tracker.init(frames[0], box)
+        boxes.append([tracker.track(f).box for f in frames[1:]])
+    assert np.abs(np.subtract(*boxes)).max() < 1.0
+
+
+class OneHotUpChannel(torch.nn.Module):
+    """Stands in for the siamrpn head: foreground logit 10 at anchor a, cell (i, j); zero
+    deltas; maps of the size the real head gives (search features − 5)."""
+
+    def __init__(self, anchor, row, col, anchors=5):
+        super().__init__()
+        self.anchor, self.row, self.col, self.k = anchor, row, col, anchors
+
+    def kernels(self, z_features):
+        return z_features
+
+    def forward(self, kernels, features):
+        side = features.size(-1) - 5
+        cls = torch.zeros(features.size(0), 2 * self.k, side, side)
+        cls[:, self.k + self.anchor, self.row, self.col] = 10.0
+        return cls, torch.zeros(features.size(0), 4 * self.k, side, side)
+
+
+@pytest.mark.parametrize('anchor, row, col', [(2, 8, 8), (0, 5, 11), (4, 12, 3)])
+def test_one_hot_logit_moves_the_tracker_by_its_cell(anchor, row, col):  # C6 in the tracker
+    frames, box = crossing(2)
+    tracker = build_tracker('siamrpn', window_influence=0.0, penalty_k=0.0, backend='eager')
+    tracker.net.rpn = OneHotUpChannel(anchor, row, col)
+    tracker.init(frames[0], box)
+    center, size = tracker.state.center.copy(), tracker.state.size.copy()
+    scale_z = 127 / math.sqrt((size[0] + size.sum() / 2) * (size[1] + size.sum() / 2))
+    tracker.track(frames[1])
+    expected = center + np.array([col - 8, row - 8]) * 8 / scale_z
+    np.testing.assert_allclose(tracker.state.center, expected, atol=1e-9)
+    p = 1 / (1 + math.exp(-10))   # softmax(10, 0); penalty 1 at k = 0; lr from the config
+    rate = p * tracker.config.lr
+    anchor_size = tracker.sizes[anchor] / scale_z
+    np.testing.assert_allclose(tracker.state.size, (1 - rate) * size + rate * anchor_size)
+
+
+class ConstantDastHead(torch.nn.Module):
+    """Stands in for the DASTSiam head: p₁ = p₂ = p in every cell, zero deltas (25×25 maps for
+    36×36 search features)."""
+
+    def __init__(self, p):
+        super().__init__()
+        self.logit = math.log(p / (1 - p))
+
+    def forward(self, kernel, features):
+        batch, side = features.size(0), features.size(-1) - 11
+        cls1 = torch.zeros(batch, 2, side, side)
+        cls1[:, 1] = self.logit
+        return (cls1, torch.full((batch, 1, side, side), self.logit),
+                torch.zeros(batch, 4, side, side))
+
+
+def gated_tracker(p, **options):
+    """dastsiam (MobileNetV2 trunk, eager so `net` is the module that runs) with a constant
+    head and a record of every `fuse_templates` call."""
+    tracker = build_tracker('dastsiam', trunk='mobilenetv2', backend='eager', **options)
+    tracker.net.rpn = ConstantDastHead(p)
+    calls, fuse = [], tracker.net.fuse_templates
+
+    def recording_fuse(f_i, f_a, f_c):
+        calls.append((f_i, f_a, f_c))
+        return fuse(f_i, f_a, f_c)
+
+    tracker.net.fuse_templates = recording_fuse
+    return tracker, calls
+
+
+def test_confident_frame_updates_the_template_from_the_previous_one():  # DAST-6, c = 1.2
+    frames, box = crossing(3)
+    tracker, calls = gated_tracker(0.6)
+    tracker.init(frames[0], box)
+    assert len(calls) == 1   # template(z₁) = ST(f_i, f_i, f_i)
+    first, kernels = tracker.state.first, [tracker.state.kernel]
+    for frame in frames[1:]:
+        result = tracker.track(frame)
+        assert result.score == pytest.approx(0.6, abs=1e-6)   # c / 2
+        f_i, f_a, f_c = calls[-1]
+        assert f_i is first and f_a is kernels[-1]
+        crop = tracker.exemplar_crop(frame, tracker.state.center, tracker.state.size,
+                                     tracker.state.pad_color)
+        torch.testing.assert_close(f_c, tracker.embed(crop))   # z_t at the new box
+        assert not torch.equal(tracker.state.kernel, kernels[-1])
+        kernels.append(tracker.state.kernel)
+    assert len(calls) == 3
+
+
+@pytest.mark.parametrize('p, options', [(0.58, {}), (0.6, {'template_update': False})])
+def test_no_update_below_the_gate_or_when_switched_off(p, options):  # DAST-6, c = 1.16
+    frames, box = crossing(3)
+    tracker, calls = gated_tracker(p, **options)
+    tracker.init(frames[0], box)
+    kernel = tracker.state.kernel
+    for frame in frames[1:]:
+        tracker.track(frame)
+    assert len(calls) == 1 and tracker.state.kernel is kernel
+
+
+def tiny_mixture(tmp_path, search_size):
+    write_media(tmp_path)
+    data = DataConfig(cache_dir=str(tmp_path), synthetic=1.0,
+                      augment=AugmentConfig(search_size=search_size, search_shift=32.0,
+                                            search_scale=0.18))
+    return build_mixture(data, SkipCounter())
+
+
+def test_dastsiam_training_step_on_cpu_gives_finite_losses(tmp_path):  # DAST-8
+    train = TrainConfig(name='dast8', tracker='dastsiam', device='cpu')
+    torch.manual_seed(0)
+    net = build_net(train).train()
+    objective = get_entry('dastsiam').objective
+    batch = objective.make_batch(tiny_mixture(tmp_path, 287), np.random.default_rng(0), 2,
+                                 IMAGENET_INPUT, torch.device('cpu'))
+    z, z_a, z_c, x, targets = batch
+    assert not torch.equal(z_a, z_c) or not torch.equal(z, z_a)   # the templates are noised
+    torch.manual_seed(5)   # the same dropout masks in both forward passes
+    cls1, cls2, reg = net(z, x, z_a, z_c)
+    labels, centerness, deltas, positive = dastsiam_batch_targets(net, train, cls1, x, targets)
+    terms = [rpn_cls_loss(cls1, labels), centerness_loss(cls2, centerness),
+             rpn_reg_loss(reg, deltas, positive)]
+    assert all(torch.isfinite(t) for t in terms) and int(positive.sum()) > 0
+    torch.manual_seed(5)
+    loss = objective.loss(net, batch, train)
+    torch.testing.assert_close(loss, sum(terms))
+    loss.backward()
+    grads = [p.grad for p in net.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+
+
+def test_siamrpn_loss_falls_on_a_fixed_batch(tmp_path):  # issue 12: training smoke test
+    train = TrainConfig(name='smoke', tracker='siamrpn', device='cpu')
+    torch.manual_seed(0)
+    net = build_net(train).train()
+    objective = get_entry('siamrpn').objective
+    batch = objective.make_batch(tiny_mixture(tmp_path, 255), np.random.default_rng(1), 2,
+                                 InputFormat(), torch.device('cpu'))   # raw 0–255 (§1.2)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-5)
+    losses = []
+    for _ in range(8):
+        loss = objective.loss(net, batch, train)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    assert all(math.isfinite(v) for v in losses)
+    assert losses[-1] < 0.5 * losses[0], losses
+
+
+@pytest.mark.parametrize('name, backbone, search, pixels', [
+    ('siamrpn', 'alexnet', 255, 'raw'), ('dastsiam', 'mobilenetv2', 287, 'imagenet')])
+def test_one_siam_track_train_step_writes_loadable_weights(tmp_path, name, backbone, search,
+                                                           pixels):
+    write_media(tmp_path)
+    config = tmp_path / 'train.yaml'
+    config.write_text(textwrap.dedent(f"""\
+        train:
+          name: {name}
+          tracker: {name}
+          backbone: {backbone}
+          input: {pixels}
+          device: cpu
+          threads: 1
+          epochs: 1
+          pairs_per_epoch: 2
+          batch_size: 2
+          optimizer: sgd
+          lr_start: 1.0e-3
+          lr_end: 1.0e-3
+          out_dir: {tmp_path / 'runs'}
+          data:
+            cache_dir: {tmp_path}
+            synthetic: 1.0
+            augment: {{search_size: {search}}}
+        """))
+    result = subprocess.run([sys.executable, '-m', 'siam_tracker_ros.cli.main', 'train',
+                             '--config', str(config), '--no-progress'],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    weights = tmp_path / 'runs' / name / 'best_weights.pt'
+    tracker = build_tracker(name, weights=weights)
+    assert tracker.weights_path == str(weights) and tracker.input_format == INPUT_FORMATS[pixels]
+    frames, box = crossing(2)
+    tracker.init(frames[0], box)
+    assert 0.0 <= tracker.track(frames[1]).score <= 1.0
+
+
+@pytest.mark.parametrize('path', sorted(Path(__file__).resolve().parents[2].glob(
+    'config/train/*rpn*.yaml')) + sorted(Path(__file__).resolve().parents[2].glob(
+        'config/train/dastsiam*.yaml')), ids=lambda p: p.stem)
+def test_training_configs_load_and_build_their_network(path):
+    config = load_train_config(path)
+    assert config.tracker in TRACKERS and config.name == path.stem
+    net = build_net(dataclasses.replace(config, pretrained=False))   # no trunk file here
+    frozen = [p for p in net.parameters() if not p.requires_grad]
+    assert bool(frozen) == config.freeze_trunk
+
+
+def test_bench_takes_a_tracker_config(tmp_path):  # issue 12 speed table at search size 287
+    source = (Path(__file__).resolve().parents[2] / 'config' / 'siamrpn.yaml').read_text()
+    config = tmp_path / 'siamrpn_287.yaml'
+    config.write_text(source.replace('instance_size: 255', 'instance_size: 287'))
+    result = subprocess.run([sys.executable, '-m', 'siam_tracker_ros.cli.main', 'bench',
+                             '--tracker', 'siamrpn', '--weights', 'none', '--threads', '1',
+                             '--frames', '2', '--paths', 'fused/fp32', '--config', str(config)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    frames, box = crossing(2)
+    flops = {}
+    for side in (255, 287):
+        tracker = build_tracker('siamrpn', instance_size=side)
+        tracker.init(frames[0], box)
+        flops[side] = 2.0 * tracker.frame_macs(frames[1]) / 1e9
+    assert flops[287] > flops[255] * 1.2
+    assert f'network FLOP per frame: {flops[287]:.1f} G' in result.stdout
