@@ -1,6 +1,7 @@
 """`dastsiam`: DASTSiam (Huang et al., seed 003), spec §7: ST template fusion, DA search
 augmentation, p = (p₁ + p₂)/2 in the §1.5 decoder and the confidence-gated template update."""
 from dataclasses import dataclass
+from typing import ClassVar
 from pathlib import Path
 
 import torch
@@ -29,6 +30,8 @@ class DASTSiamConfig(RPNConfig):
     template_update: the gated update on/off; update_threshold: c = p₁ + p₂ above it updates.
     """
 
+    CHOICES: ClassVar[dict] = {'trunk': tuple(TRUNKS)}
+
     trunk: str
     share_backbone: bool
     use_st: bool
@@ -38,9 +41,6 @@ class DASTSiamConfig(RPNConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.trunk not in TRUNKS:
-            raise ValueError(f'dastsiam trunk must be one of {", ".join(TRUNKS)}, '
-                             f'got {self.trunk!r}')
         if not 0.0 <= self.update_threshold <= 2.0:
             raise ValueError(f'update_threshold must be in [0, 2] (c = p1 + p2), got '
                              f'{self.update_threshold}')

@@ -7,6 +7,7 @@ convolutions' temperature τ from 30 to 1 over the first 10 epochs (§5).
 """
 import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 from pathlib import Path
 
 from siam_tracker_ros.models.dynamic_conv import dynamic_temperature, set_temperature
@@ -26,15 +27,12 @@ class DyConvFusionConfig(PyramidConfig):
     """dyconv_fusion settings (config/dyconv_fusion.yaml): the SiamFC-family fields, the trunk
     and the ablation switches of §5 (dynamic stages 1–3, CBAM per stage, shallow/deep fusion)."""
 
+    CHOICES: ClassVar[dict] = {'trunk': tuple(TRUNKS)}
+
     trunk: str
     use_dynamic: bool
     use_cbam: bool
     use_fusion: bool
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.trunk not in TRUNKS:
-            raise ValueError(f'unknown trunk {self.trunk!r}; known: {", ".join(sorted(TRUNKS))}')
 
 
 def build_dyconv_fusion_net(config, backbone=None, pretrained_dir=None) -> DyConvFusionNet:

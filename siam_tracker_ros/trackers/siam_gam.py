@@ -6,6 +6,7 @@ multi-size test (`trackers/multisize.py`), the balanced logistic loss on the fus
 with the multi-size training draw, and siamfc AlexNet weights as a warm start.
 """
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch.nn.functional as F
@@ -33,6 +34,8 @@ class SiamGAMConfig(PyramidConfig):
     a list of pairs is accepted too). All pairs must give the same response size.
     """
 
+    CHOICES: ClassVar[dict] = {'subnets': tuple(SUBNET_CHOICES)}
+
     use_se: bool
     use_gam: bool
     use_fusion: bool
@@ -41,8 +44,6 @@ class SiamGAMConfig(PyramidConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.subnets not in SUBNET_CHOICES:
-            raise ValueError(f'subnets must be one of {SUBNET_CHOICES}, got {self.subnets!r}')
         object.__setattr__(self, 'test_sizes', flat_sizes(self.test_sizes))
         crop_sides(1.0, self.size_pairs, AlexNet.stride)   # same response size for every pair
 

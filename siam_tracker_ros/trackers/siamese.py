@@ -13,6 +13,7 @@ them (`trackers/siamfc.py`).
 import math
 import time
 from dataclasses import dataclass
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -32,7 +33,12 @@ TIMED_PARTS = ('crop', 'network', 'decode', 'update', 'after_step')
 
 @dataclass(frozen=True)
 class SiameseConfig(StatusConfig):
-    """Fields of every Siamese tracker (spec §1.2): crop sizes and context amount."""
+    """Fields of every Siamese tracker (spec §1.2): crop sizes and context amount.
+
+    A subclass lists the allowed values of its enumerated fields in `CHOICES`
+    ({field: allowed values}); other values are refused with a clear message."""
+
+    CHOICES: ClassVar[dict] = {}
 
     exemplar_size: int
     instance_size: int
@@ -42,6 +48,10 @@ class SiameseConfig(StatusConfig):
         super().__post_init__()
         if self.exemplar_size >= self.instance_size:
             raise ValueError('exemplar_size must be smaller than instance_size')
+        for name, allowed in self.CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f'unknown {name} {getattr(self, name)!r}; known: '
+                                 f'{", ".join(sorted(allowed))}')
 
 
 @dataclass

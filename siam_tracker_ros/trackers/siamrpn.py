@@ -1,5 +1,6 @@
 """`siamrpn`: SiamRPN (Li et al. 2018), spec §6 with the RPN-family decoder of §1.5."""
 from dataclasses import dataclass
+from typing import ClassVar
 from pathlib import Path
 
 from siam_tracker_ros.models.pretrained_backbones import MOBILENETV2_FILE
@@ -20,13 +21,9 @@ PRESETS = {'otb': {'penalty_k': 0.22, 'window_influence': 0.40, 'lr': 0.30},
 class SiamRPNConfig(RPNConfig):
     """SiamRPN settings (config/siamrpn.yaml): the RPN-family fields plus the backbone."""
 
-    backbone: str
+    CHOICES: ClassVar[dict] = {'backbone': tuple(BACKBONES)}
 
-    def __post_init__(self):
-        super().__post_init__()
-        if self.backbone not in BACKBONES:
-            raise ValueError(f'siamrpn backbone must be one of {", ".join(BACKBONES)}, '
-                             f'got {self.backbone!r}')
+    backbone: str
 
 
 def build_siamrpn_net(config, backbone=None, pretrained_dir=None) -> SiamRPNNet:

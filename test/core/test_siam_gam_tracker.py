@@ -74,7 +74,7 @@ def test_switches_reach_the_network():
     (dict(test_sizes=[127, 250]), 'multiple of the stride'),
     (dict(test_sizes=[127]), 'pairs of positive ints'),
     (dict(test_sizes=[]), 'pairs of positive ints'),
-    (dict(subnets='C'), 'subnets must be one of')])
+    (dict(subnets='C'), "unknown subnets 'C'")])
 def test_bad_config_values_raise(override, message):
     with pytest.raises(ConfigError, match=message):
         build_tracker('siam_gam', **override)

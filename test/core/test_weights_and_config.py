@@ -1,4 +1,5 @@
 """Weights round-trip, config files, registry, and the core never importing rclpy."""
+import dataclasses
 import subprocess
 import sys
 
@@ -29,7 +30,7 @@ def test_every_registered_tracker_has_a_complete_config_that_loads():
     for name in tracker_names():
         entry = get_entry(name)
         section = read_section(entry.config_path, name)
-        assert set(section) == {f for f in entry.config_class.__dataclass_fields__}
+        assert set(section) == {f.name for f in dataclasses.fields(entry.config_class)}
         assert build_tracker(name).config == entry.config_class(**section)
 
 
