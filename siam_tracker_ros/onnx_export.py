@@ -1,4 +1,4 @@
-"""ONNX export of a tracker network's three branches, and running them on onnxruntime.
+"""ONNX export of a tracker network's three branches (run by `onnx_engines.py`).
 
 The network contract (docs/architecture.md) splits every tracker network into
 `template(z) -> kernel`, `search(x) -> features` and `head(kernel, features) -> maps`; each
@@ -22,10 +22,6 @@ BRANCHES = ('template', 'search', 'head')
 
 class OnnxExportError(ValueError):
     """A network (or one of its branches) that the ONNX exporter cannot express."""
-
-
-class OnnxRuntimeMissing(ValueError):
-    """onnxruntime is not installed (pip install 'siam_tracker_ros[onnx]')."""
 
 
 def flat(value) -> list:
@@ -107,65 +103,6 @@ def export_network(net: nn.Module, z: torch.Tensor, x: torch.Tensor) -> dict:
     return graphs
 
 
-def session(data: bytes, device: torch.device):
-    """An onnxruntime session of an ONNX graph, with torch's CPU thread count."""
-    ort = import_onnxruntime()
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = torch.get_num_threads()
-    options.inter_op_num_threads = 1
-    provider = 'CUDAExecutionProvider' if device.type == 'cuda' else 'CPUExecutionProvider'
-    if provider not in ort.get_available_providers():
-        raise OnnxRuntimeMissing(f'onnxruntime here has no {provider}')
-    return ort.InferenceSession(data, options, providers=[provider])
-
-
-def import_onnxruntime():
-    try:
-        import onnxruntime
-    except ImportError:
-        raise OnnxRuntimeMissing("the onnx backend needs onnxruntime: "
-                                 "pip install 'siam_tracker_ros[onnx]'") from None
-    return onnxruntime
-
-
-class OnnxNetwork:
-    """A network's template / search / head run by onnxruntime sessions, same contract and
-    torch tensors in and out. Each branch is exported on its first call, from the inputs'
-    shapes (again if they change); fp32 only."""
-
-    def __init__(self, net: nn.Module, device: torch.device):
-        import_onnxruntime()
-        self.source, self.device = net.eval(), device
-        self.stride = getattr(net, 'stride', None)
-        self._sessions = {}
-
-    def template(self, z):
-        return self._run('template', {'z': z})
-
-    def search(self, x):
-        return self._run('search', {'x': x})
-
-    def head(self, kernel, features):
-        return self._run('head', {'kernel': kernel, 'features': features})
-
-    def _run(self, branch: str, inputs: dict):
-        tensors = [t for v in inputs.values() for t in flat(v)]
-        key = (branch,) + tuple(tuple(t.shape[1:]) for t in tensors)
-        if key not in self._sessions:
-            host = {k: _map(v, lambda t: t.detach().float().cpu()) for k, v in inputs.items()}
-            data, names, outputs = branch_onnx(self.source.cpu(), branch, host)
-            self.source.to(self.device)
-            self._sessions[key] = (session(data, self.device), names, outputs)
-        runner, names, outputs = self._sessions[key]
-        feeds = {n: t.detach().float().contiguous().cpu().numpy() for n, t in zip(names, tensors)}
-        values = [torch.from_numpy(v).to(self.device) for v in runner.run(outputs, feeds)]
-        return values[0] if outputs == [OUTPUT_NAMES[branch]] else tuple(values)
-
-
-def _map(value, function):
-    return function(value) if torch.is_tensor(value) else tuple(function(v) for v in value)
-
-
 def write_export(graphs: dict, out_dir, metadata: dict) -> list:
     """Write template.onnx, search.onnx, head.onnx and network.json (the I/O names and
     `metadata`) into `out_dir`; return the paths written."""
@@ -182,16 +119,3 @@ def write_export(graphs: dict, out_dir, metadata: dict) -> list:
     manifest.write_text(json.dumps(dict(metadata, opset=OPSET, graphs=io_names), indent=2) + '\n')
     return paths + [manifest]
 
-
-def run_export(out_dir, z, x) -> list:
-    """The maps (numpy arrays) of the exported files in `out_dir` for a template input `z`
-    and a search batch `x`: template and search sessions, then the head on their outputs."""
-    out = Path(out_dir)
-    graphs = json.loads((out / 'network.json').read_text())['graphs']
-    values = {'z': z.numpy(), 'x': x.numpy()}
-    for branch in BRANCHES:
-        spec = graphs[branch]
-        runner = session((out / spec['file']).read_bytes(), torch.device('cpu'))
-        outputs = runner.run(spec['outputs'], {n: values[n] for n in spec['inputs']})
-        values.update(zip(spec['outputs'], outputs))
-    return [values[n] for n in graphs['head']['outputs']]

@@ -15,7 +15,7 @@ from siam_tracker_ros.cli.main import main
 from siam_tracker_ros.evaluation.runner import load_frame
 from siam_tracker_ros.frames import first_groundtruth_box
 from siam_tracker_ros.models.weights import PACKAGE_WEIGHTS_DIR
-from siam_tracker_ros.onnx_export import OnnxNetwork, run_export
+from siam_tracker_ros.onnx_engines import OnnxNetwork, run_export
 from siam_tracker_ros.runtime import to_input
 
 WEIGHTS = ['siamfc_mobilenetv2.pt', 'siamfc_alexnet.pt']

@@ -1,0 +1,108 @@
+"""Running exported ONNX branches: onnxruntime or OpenVINO, behind the network contract.
+
+`OnnxNetwork` has a network's `template` / `search` / `head` with torch tensors in and out, so
+`runtime.NetworkRunner` runs it like the torch module (backends `onnx` and `openvino`).
+Both engines run fp32 (OpenVINO's CPU default on bf16/AMX machines is bf16; it is set to f32).
+"""
+import json
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from siam_tracker_ros.onnx_export import BRANCHES, OUTPUT_NAMES, branch_onnx, flat
+
+ENGINES = {'onnx': 'onnxruntime', 'openvino': 'openvino'}   # backend -> Python package
+
+
+class EngineMissing(ValueError):
+    """The package of an ONNX engine is not installed, or cannot run on the device."""
+
+
+def import_engine(backend: str, device: torch.device):
+    """The engine's module; EngineMissing when absent or (OpenVINO) asked for CUDA."""
+    if backend == 'openvino' and device.type != 'cpu':
+        raise EngineMissing('the openvino backend runs on the CPU only')
+    try:
+        return __import__(ENGINES[backend])
+    except ImportError:
+        extra = 'onnx' if backend == 'onnx' else 'openvino'
+        raise EngineMissing(f'the {backend} backend needs {ENGINES[backend]}: '
+                            f"pip install 'siam_tracker_ros[{extra}]'") from None
+
+
+def session(backend: str, data: bytes, device: torch.device, outputs: list):
+    """A function {input name: array} -> [output arrays] running ONNX graph `data`, with
+    torch's CPU thread count."""
+    engine = import_engine(backend, device)
+    threads = torch.get_num_threads()
+    if backend == 'openvino':
+        core = engine.Core()
+        compiled = core.compile_model(
+            core.read_model(data), 'CPU',
+            {'INFERENCE_NUM_THREADS': threads, 'INFERENCE_PRECISION_HINT': 'f32',
+             'PERFORMANCE_HINT': 'LATENCY'})
+        request, ports = compiled.create_infer_request(), [compiled.output(n) for n in outputs]
+        return lambda feeds: [request.infer(feeds)[port] for port in ports]
+    options = engine.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    # no busy-waiting threads between calls: they would compete with the decode for the cores
+    options.add_session_config_entry('session.intra_op.allow_spinning', '0')
+    provider = 'CUDAExecutionProvider' if device.type == 'cuda' else 'CPUExecutionProvider'
+    if provider not in engine.get_available_providers():
+        raise EngineMissing(f'onnxruntime here has no {provider}')
+    runner = engine.InferenceSession(data, options, providers=[provider])
+    return lambda feeds: runner.run(outputs, feeds)
+
+
+class OnnxNetwork:
+    """A network's template / search / head run by an ONNX engine (`backend`: onnx or
+    openvino), same contract, torch tensors in and out. Each branch is exported on its first
+    call, from the inputs' shapes (again if they change); fp32 only."""
+
+    def __init__(self, net: nn.Module, device: torch.device, backend: str = 'onnx'):
+        import_engine(backend, device)
+        self.source, self.device, self.backend = net.eval(), device, backend
+        self.stride = getattr(net, 'stride', None)
+        self._sessions = {}
+
+    def template(self, z):
+        return self._run('template', {'z': z})
+
+    def search(self, x):
+        return self._run('search', {'x': x})
+
+    def head(self, kernel, features):
+        return self._run('head', {'kernel': kernel, 'features': features})
+
+    def _run(self, branch: str, inputs: dict):
+        tensors = [t for v in inputs.values() for t in flat(v)]
+        key = (branch,) + tuple(tuple(t.shape[1:]) for t in tensors)
+        if key not in self._sessions:
+            host = {k: _map(v, lambda t: t.detach().float().cpu()) for k, v in inputs.items()}
+            data, names, outputs = branch_onnx(self.source.cpu(), branch, host)
+            self.source.to(self.device)
+            run = session(self.backend, data, self.device, outputs)
+            self._sessions[key] = (run, names, outputs)
+        run, names, outputs = self._sessions[key]
+        feeds = {n: t.detach().float().contiguous().cpu().numpy() for n, t in zip(names, tensors)}
+        values = [torch.from_numpy(v).to(self.device) for v in run(feeds)]
+        return values[0] if outputs == [OUTPUT_NAMES[branch]] else tuple(values)
+
+
+def _map(value, function):
+    return function(value) if torch.is_tensor(value) else tuple(function(v) for v in value)
+
+
+def run_export(out_dir, z, x, backend: str = 'onnx') -> list:
+    """The maps (numpy arrays) of the exported files in `out_dir` for a template input `z`
+    and a search batch `x`: template and search sessions, then the head on their outputs."""
+    out = Path(out_dir)
+    graphs = json.loads((out / 'network.json').read_text())['graphs']
+    values = {'z': z.numpy(), 'x': x.numpy()}
+    for branch in BRANCHES:
+        spec = graphs[branch]
+        run = session(backend, (out / spec['file']).read_bytes(), torch.device('cpu'),
+                      spec['outputs'])
+        values.update(zip(spec['outputs'], run({n: values[n] for n in spec['inputs']})))
+    return [values[n] for n in graphs['head']['outputs']]
