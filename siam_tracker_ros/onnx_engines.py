@@ -1,8 +1,8 @@
-"""Running exported ONNX branches: onnxruntime or OpenVINO, behind the network contract.
+"""Running exported ONNX branches on onnxruntime, behind the network contract.
 
 `OnnxNetwork` has a network's `template` / `search` / `head` with torch tensors in and out, so
-`runtime.NetworkRunner` runs it like the torch module (backends `onnx` and `openvino`).
-Both engines run fp32 (OpenVINO's CPU default on bf16/AMX machines is bf16; it is set to f32).
+`runtime.NetworkRunner` runs it like the torch module (backend `onnx`, fp32). OpenVINO was
+measured as a second engine and was slower here (docs/export.md).
 """
 import json
 from pathlib import Path
@@ -12,40 +12,28 @@ import torch.nn as nn
 
 from siam_tracker_ros.onnx_export import BRANCHES, OUTPUT_NAMES, branch_onnx, flat
 
-ENGINES = {'onnx': 'onnxruntime', 'openvino': 'openvino'}   # backend -> Python package
+ENGINES = {'onnx': 'onnxruntime'}   # backend -> the Python package that runs the graphs
 
 
 class EngineMissing(ValueError):
     """The package of an ONNX engine is not installed, or cannot run on the device."""
 
 
-def import_engine(backend: str, device: torch.device):
-    """The engine's module; EngineMissing when absent or (OpenVINO) asked for CUDA."""
-    if backend == 'openvino' and device.type != 'cpu':
-        raise EngineMissing('the openvino backend runs on the CPU only')
+def import_engine(backend: str):
+    """The engine's module; EngineMissing when it is not installed."""
     try:
         return __import__(ENGINES[backend])
     except ImportError:
-        extra = 'onnx' if backend == 'onnx' else 'openvino'
         raise EngineMissing(f'the {backend} backend needs {ENGINES[backend]}: '
-                            f"pip install 'siam_tracker_ros[{extra}]'") from None
+                            f"pip install 'siam_tracker_ros[onnx]'") from None
 
 
 def session(backend: str, data: bytes, device: torch.device, outputs: list):
     """A function {input name: array} -> [output arrays] running ONNX graph `data`, with
     torch's CPU thread count."""
-    engine = import_engine(backend, device)
-    threads = torch.get_num_threads()
-    if backend == 'openvino':
-        core = engine.Core()
-        compiled = core.compile_model(
-            core.read_model(data), 'CPU',
-            {'INFERENCE_NUM_THREADS': threads, 'INFERENCE_PRECISION_HINT': 'f32',
-             'PERFORMANCE_HINT': 'LATENCY'})
-        request, ports = compiled.create_infer_request(), [compiled.output(n) for n in outputs]
-        return lambda feeds: [request.infer(feeds)[port] for port in ports]
+    engine = import_engine(backend)
     options = engine.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    options.intra_op_num_threads, options.inter_op_num_threads = torch.get_num_threads(), 1
     # no busy-waiting threads between calls: they would compete with the decode for the cores
     options.add_session_config_entry('session.intra_op.allow_spinning', '0')
     provider = 'CUDAExecutionProvider' if device.type == 'cuda' else 'CPUExecutionProvider'
@@ -56,12 +44,12 @@ def session(backend: str, data: bytes, device: torch.device, outputs: list):
 
 
 class OnnxNetwork:
-    """A network's template / search / head run by an ONNX engine (`backend`: onnx or
-    openvino), same contract, torch tensors in and out. Each branch is exported on its first
-    call, from the inputs' shapes (again if they change); fp32 only."""
+    """A network's template / search / head run by an ONNX engine (`backend`: onnx), same
+    contract, torch tensors in and out. Each branch is exported on its first call, from the
+    inputs' shapes (again for other shapes); fp32 only."""
 
     def __init__(self, net: nn.Module, device: torch.device, backend: str = 'onnx'):
-        import_engine(backend, device)
+        import_engine(backend)
         self.source, self.device, self.backend = net.eval(), device, backend
         self.stride = getattr(net, 'stride', None)
         self._sessions = {}
@@ -77,10 +65,10 @@ class OnnxNetwork:
 
     def _run(self, branch: str, inputs: dict):
         tensors = [t for v in inputs.values() for t in flat(v)]
-        key = (branch,) + tuple(tuple(t.shape[1:]) for t in tensors)
+        key = (branch,) + tuple(tuple(t.shape) for t in tensors)
         if key not in self._sessions:
             host = {k: _map(v, lambda t: t.detach().float().cpu()) for k, v in inputs.items()}
-            data, names, outputs = branch_onnx(self.source.cpu(), branch, host)
+            data, names, outputs, _ = branch_onnx(self.source.cpu(), branch, host)
             self.source.to(self.device)
             run = session(self.backend, data, self.device, outputs)
             self._sessions[key] = (run, names, outputs)

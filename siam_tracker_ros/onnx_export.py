@@ -64,16 +64,27 @@ class Branch(nn.Module):
 
 
 def branch_onnx(net: nn.Module, branch: str, inputs: dict) -> tuple:
-    """(ONNX bytes, input names, output names) of one branch traced on `inputs` ({name:
-    tensor or tuple}, in call order). The batch axis is dynamic except for the template
-    branch and the kernel (one template per search batch)."""
+    """(ONNX bytes, input names, output names, dynamic) of one branch traced on `inputs`
+    ({name: tensor or tuple}, in call order). The batch axis is dynamic (`dynamic` True)
+    except for the template branch and the kernel (one template per search batch); a branch
+    the exporter cannot express with a dynamic batch (a reshape of batch × channels into
+    conv groups) is exported again with the batch of `inputs` fixed."""
+    try:
+        return _branch_onnx(net, branch, inputs, branch != 'template') + (branch != 'template',)
+    except OnnxExportError:
+        if branch == 'template':
+            raise
+        return _branch_onnx(net, branch, inputs, False) + (False,)
+
+
+def _branch_onnx(net: nn.Module, branch: str, inputs: dict, dynamic_batch: bool) -> tuple:
     names = [n for name, value in inputs.items() for n in tensor_names(name, value)]
     tensors = [t for value in inputs.values() for t in flat(value)]
     module = Branch(net, branch, inputs).eval()
     with torch.no_grad():
         outputs = getattr(net, branch)(*inputs.values())
     output_names = tensor_names(OUTPUT_NAMES[branch], outputs)
-    dynamic = {} if branch == 'template' else \
+    dynamic = {} if not dynamic_batch else \
         {n: {0: 'batch'} for n in names + output_names if not n.startswith('kernel')}
     buffer = io.BytesIO()
     options = {'dynamo': False} if 'dynamo' in inspect.signature(torch.onnx.export).parameters \
@@ -91,8 +102,8 @@ def branch_onnx(net: nn.Module, branch: str, inputs: dict) -> tuple:
 
 
 def export_network(net: nn.Module, z: torch.Tensor, x: torch.Tensor) -> dict:
-    """{branch: (ONNX bytes, input names, output names)} of the three branches, traced on a
-    template input `z` (1×3×Z×Z) and a search input `x` (N×3×X×X)."""
+    """{branch: (ONNX bytes, input names, output names, dynamic)} of the three branches,
+    traced on a template input `z` (1×3×Z×Z) and a search input `x` (N×3×X×X)."""
     net = net.eval()
     with torch.no_grad():
         kernel, features = net.template(z), net.search(x)
@@ -110,11 +121,12 @@ def write_export(graphs: dict, out_dir, metadata: dict) -> list:
     out.mkdir(parents=True, exist_ok=True)
     paths, io_names = [], {}
     for branch in BRANCHES:
-        data, inputs, outputs = graphs[branch]
+        data, inputs, outputs, dynamic = graphs[branch]
         path = out / f'{branch}.onnx'
         path.write_bytes(data)
         paths.append(path)
-        io_names[branch] = {'file': path.name, 'inputs': inputs, 'outputs': outputs}
+        io_names[branch] = {'file': path.name, 'inputs': inputs, 'outputs': outputs,
+                            'dynamic_batch': dynamic}
     manifest = out / 'network.json'
     manifest.write_text(json.dumps(dict(metadata, opset=OPSET, graphs=io_names), indent=2) + '\n')
     return paths + [manifest]

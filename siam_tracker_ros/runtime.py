@@ -6,7 +6,6 @@ Execution paths (`backend`):
     compiled  fused + torch.compile with weight freezing (falls back to fused if it fails).
     onnx      fused, exported per branch to ONNX and run by onnxruntime (fp32 only;
               `pip install 'siam_tracker_ros[onnx]'`, docs/export.md).
-    openvino  the same ONNX graphs run by OpenVINO (CPU, fp32 only; `pip install openvino`).
 Precision: fp32, bf16 (CPU autocast-free: weights and inputs in bf16) or fp16 (CUDA only).
 fp32 is IEEE fp32 on every device: on CUDA, cuDNN's TF32 shortcut is off while a tracker runs.
 At bf16/fp16, blocks that lose too much precision on a calibration input stay in fp32.
@@ -27,7 +26,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from siam_tracker_ros.onnx_engines import ENGINES, OnnxNetwork, import_engine
 
 LOG = logging.getLogger(__name__)
-BACKENDS = ('eager', 'fused', 'compiled', 'onnx', 'openvino')
+BACKENDS = ('eager', 'fused', 'compiled', 'onnx')
 PRECISIONS = ('fp32', 'bf16', 'fp16')
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 # A block whose output is off by more than this (relative L2) at reduced precision stays fp32.
@@ -106,7 +105,7 @@ def check_options(device: torch.device, backend: str, precision: str) -> None:
     if backend in ENGINES:
         if precision != 'fp32':
             raise ValueError(f'the {backend} backend runs fp32 only, not {precision}')
-        import_engine(backend, device)
+        import_engine(backend)
 
 
 @dataclass(frozen=True)
@@ -132,7 +131,7 @@ class NetworkRunner:
     prepared: conv-BN folding and channels_last (fused, compiled), bf16/fp16 weights with an
     fp32 prefix where a block loses too much precision on `calibration` (a template-sized
     uint8 batch), torch.compile of the per-frame call (compiled), or onnxruntime sessions of
-    the fused branches (onnx, openvino). Outputs are in the path's dtype.
+    the fused branches (onnx). Outputs are in the path's dtype.
     """
 
     def __init__(self, net: nn.Module, device: torch.device, backend: str, precision: str,

@@ -16,6 +16,8 @@ from siam_tracker_ros.evaluation.runner import load_frame
 from siam_tracker_ros.frames import first_groundtruth_box
 from siam_tracker_ros.models.weights import PACKAGE_WEIGHTS_DIR
 from siam_tracker_ros.onnx_engines import OnnxNetwork, run_export
+from siam_tracker_ros.onnx_export import branch_onnx
+from siam_tracker_ros.ops.correlation import dwxcorr
 from siam_tracker_ros.runtime import to_input
 
 WEIGHTS = ['siamfc_mobilenetv2.pt', 'siamfc_alexnet.pt']
@@ -38,6 +40,7 @@ def test_exported_graphs_give_torch_response_maps_on_real_frames(tmp_path, sot_d
     assert manifest['input']['order'] == tracker.input_format.order
     assert manifest['input']['mean'] == list(tracker.input_format.mean)
     assert (manifest['exemplar_size'], manifest['search_batch']) == (127, 3)
+    assert manifest['graphs']['head']['dynamic_batch'] is True
     sequence = sot_dir / 'vot15_bag'
     frames = frames_of(sot_dir, 'vot15_bag', 6)
     tracker.init(frames[0], first_groundtruth_box(sequence))
@@ -108,9 +111,36 @@ def test_onnx_network_handles_tuple_kernels_features_and_maps():
     assert isinstance(maps, tuple) and len(maps) == 2
     for got, want in zip(maps, expected):
         assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5)
-    # another search batch runs on the same sessions (dynamic batch axis)
-    assert onnx.search(torch.rand(5, 3, 64, 64))[0].shape[0] == 5
-    assert len(onnx._sessions) == 3
+    # another search batch: a session for that shape
+    x = torch.rand(5, 3, 64, 64)
+    assert torch.allclose(onnx.search(x)[1], net.search(x)[1], atol=1e-5)
+    assert len(onnx._sessions) == 4
+
+
+class DepthwiseNet(PairNet):
+    """A depthwise-correlation head (SiamRPN++ / DASTSiam style): its reshape of batch ×
+    channels into conv groups cannot have a dynamic batch in ONNX."""
+
+    def template(self, z):
+        return self.embed(z)
+
+    def search(self, x):
+        return self.embed(x)
+
+    def head(self, kernel, features):
+        return dwxcorr(kernel, features)
+
+
+def test_a_head_without_a_dynamic_batch_is_exported_with_a_fixed_batch():
+    torch.manual_seed(0)
+    net = DepthwiseNet().eval()
+    z, x = torch.rand(1, 3, 32, 32), torch.rand(3, 3, 64, 64)
+    kernel, features = net.template(z), net.search(x)
+    *_, dynamic = branch_onnx(net, 'head', {'kernel': kernel, 'features': features})
+    assert dynamic is False and branch_onnx(net, 'search', {'x': x})[3] is True
+    onnx = OnnxNetwork(net, torch.device('cpu'))
+    maps = onnx.head(onnx.template(z), onnx.search(x))
+    assert torch.allclose(maps, net.head(kernel, features), atol=1e-5)
 
 
 def test_onnx_backend_is_fp32_only():
