@@ -68,10 +68,10 @@ class OnnxNetwork:
         key = (branch,) + tuple(tuple(t.shape) for t in tensors)
         if key not in self._sessions:
             host = {k: _map(v, lambda t: t.detach().float().cpu()) for k, v in inputs.items()}
-            data, names, outputs, _ = branch_onnx(self.source.cpu(), branch, host)
+            graph = branch_onnx(self.source.cpu(), branch, host)
             self.source.to(self.device)
-            run = session(self.backend, data, self.device, outputs)
-            self._sessions[key] = (run, names, outputs)
+            run = session(self.backend, graph.data, self.device, graph.outputs)
+            self._sessions[key] = (run, graph.inputs, graph.outputs)
         run, names, outputs = self._sessions[key]
         feeds = {n: t.detach().float().contiguous().cpu().numpy() for n, t in zip(names, tensors)}
         values = [torch.from_numpy(v).to(self.device) for v in run(feeds)]

@@ -12,6 +12,7 @@ import io
 import json
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 import torch.nn as nn
@@ -46,6 +47,17 @@ def rebuild(tensors: list, like):
 OUTPUT_NAMES = {'template': 'kernel', 'search': 'features', 'head': 'maps'}
 
 
+class Graph(NamedTuple):
+    """One exported branch: the ONNX bytes, its input and output names, whether the batch axis
+    is dynamic, and each input's and output's shape as traced ('batch' where dynamic)."""
+
+    data: bytes
+    inputs: list
+    outputs: list
+    dynamic_batch: bool
+    shapes: dict
+
+
 class Branch(nn.Module):
     """One branch of a network (`template`, `search` or `head`) as a module of flat tensors:
     its inputs, in the structure of `likes` ({name: tensor or tuple}), flattened in order."""
@@ -63,21 +75,20 @@ class Branch(nn.Module):
         return tuple(flat(getattr(self.net, self.branch)(*args)))
 
 
-def branch_onnx(net: nn.Module, branch: str, inputs: dict) -> tuple:
-    """(ONNX bytes, input names, output names, dynamic) of one branch traced on `inputs`
-    ({name: tensor or tuple}, in call order). The batch axis is dynamic (`dynamic` True)
-    except for the template branch and the kernel (one template per search batch); a branch
-    the exporter cannot express with a dynamic batch (a reshape of batch × channels into
-    conv groups) is exported again with the batch of `inputs` fixed."""
+def branch_onnx(net: nn.Module, branch: str, inputs: dict) -> Graph:
+    """One branch traced on `inputs` ({name: tensor or tuple}, in call order). The batch axis
+    is dynamic except for the template branch and the kernel (one template per search batch);
+    a branch the exporter cannot express with a dynamic batch (a reshape of batch × channels
+    into conv groups) is exported again with the batch of `inputs` fixed."""
     try:
-        return _branch_onnx(net, branch, inputs, branch != 'template') + (branch != 'template',)
+        return _branch_onnx(net, branch, inputs, branch != 'template')
     except OnnxExportError:
         if branch == 'template':
             raise
-        return _branch_onnx(net, branch, inputs, False) + (False,)
+        return _branch_onnx(net, branch, inputs, False)
 
 
-def _branch_onnx(net: nn.Module, branch: str, inputs: dict, dynamic_batch: bool) -> tuple:
+def _branch_onnx(net: nn.Module, branch: str, inputs: dict, dynamic_batch: bool) -> Graph:
     names = [n for name, value in inputs.items() for n in tensor_names(name, value)]
     tensors = [t for value in inputs.values() for t in flat(value)]
     module = Branch(net, branch, inputs).eval()
@@ -98,12 +109,14 @@ def _branch_onnx(net: nn.Module, branch: str, inputs: dict, dynamic_batch: bool)
     except Exception as err:  # noqa: BLE001  (any exporter failure names the branch)
         raise OnnxExportError(f'cannot export the {branch} branch to ONNX: '
                               f'{type(err).__name__}: {err}') from None
-    return buffer.getvalue(), names, output_names
+    shapes = {n: ['batch' if n in dynamic else t.shape[0]] + list(t.shape[1:])
+              for n, t in zip(names + output_names, tensors + flat(outputs))}
+    return Graph(buffer.getvalue(), names, output_names, dynamic_batch, shapes)
 
 
 def export_network(net: nn.Module, z: torch.Tensor, x: torch.Tensor) -> dict:
-    """{branch: (ONNX bytes, input names, output names, dynamic)} of the three branches,
-    traced on a template input `z` (1×3×Z×Z) and a search input `x` (N×3×X×X)."""
+    """{branch: Graph} of the three branches, traced on a template input `z` (1×3×Z×Z) and
+    a search input `x` (N×3×X×X)."""
     net = net.eval()
     with torch.no_grad():
         kernel, features = net.template(z), net.search(x)
@@ -121,12 +134,13 @@ def write_export(graphs: dict, out_dir, metadata: dict) -> list:
     out.mkdir(parents=True, exist_ok=True)
     paths, io_names = [], {}
     for branch in BRANCHES:
-        data, inputs, outputs, dynamic = graphs[branch]
+        graph = graphs[branch]
         path = out / f'{branch}.onnx'
-        path.write_bytes(data)
+        path.write_bytes(graph.data)
         paths.append(path)
-        io_names[branch] = {'file': path.name, 'inputs': inputs, 'outputs': outputs,
-                            'dynamic_batch': dynamic}
+        io_names[branch] = {'file': path.name, 'inputs': graph.inputs,
+                            'outputs': graph.outputs, 'dynamic_batch': graph.dynamic_batch,
+                            'shapes': graph.shapes}
     manifest = out / 'network.json'
     manifest.write_text(json.dumps(dict(metadata, opset=OPSET, graphs=io_names), indent=2) + '\n')
     return paths + [manifest]

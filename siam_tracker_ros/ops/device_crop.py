@@ -1,10 +1,10 @@
 """The spec §1.2 crop on a torch tensor (`grid_sample`), so a GPU step can crop on the device.
 
-Same window as `ops/crop.py` (`crop_window`: S = max(1, ⌊s + 0.5⌋), x0 = ⌊cx − (S−1)/2 + 0.5⌋),
-same sampling: output pixel u reads window coordinate (u + 0.5)·S/m − 0.5, bilinear, clamped
-to the window's first and last pixel (as `cv2.resize` replicates the padded window's edge), and
-pixels outside the image take the padding colour. Several windows of one image are cropped in
-one call (the scale pyramid).
+Same window as `ops/crop.py` (`crop_window`: S = max(1, ⌊s + 0.5⌋),
+x0 = ⌊cx − (S−1)/2 + 0.5⌋), same sampling: output pixel u reads window coordinate
+(u + 0.5)·S/m − 0.5, bilinear, clamped to the window's first and last pixel (as `cv2.resize`
+replicates the padded window's edge), and pixels outside the image take the padding colour.
+Several windows of one image are cropped in one call (the scale pyramid).
 """
 import torch
 import torch.nn.functional as F

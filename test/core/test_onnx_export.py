@@ -28,20 +28,24 @@ def frames_of(sot_dir, sequence: str, count: int) -> list:
 
 
 @pytest.mark.parametrize('weights', WEIGHTS)
-def test_exported_graphs_give_torch_response_maps_on_real_frames(tmp_path, sot_dir, weights):
+def test_exported_graphs_give_torch_response_maps_on_real_frames(tmp_path, sot_dir, weights,
+                                                                  capsys):
     """`siam-track export` files, run by onnxruntime on a tracker's real template and search
     crops along a dev sequence, match the fused torch maps (max abs diff < 1e-3 on logits
     of magnitude ~1-10; measured: 6e-5)."""
     path = PACKAGE_WEIGHTS_DIR / weights
-    assert main(['export', '--tracker', 'siamfc', '--weights', str(path),
-                 '--out', str(tmp_path)]) == 0
+    sequence = sot_dir / 'vot15_bag'
+    assert main(['export', '--tracker', 'siamfc', '--weights', str(path), '--out', str(tmp_path),
+                 '--check', str(sequence), '--check-frames', '2']) == 0
+    assert 'max abs difference' in capsys.readouterr().out
     manifest = json.loads((tmp_path / 'network.json').read_text())
     tracker = build_tracker('siamfc', weights=path)
     assert manifest['input']['order'] == tracker.input_format.order
     assert manifest['input']['mean'] == list(tracker.input_format.mean)
     assert (manifest['exemplar_size'], manifest['search_batch']) == (127, 3)
-    assert manifest['graphs']['head']['dynamic_batch'] is True
-    sequence = sot_dir / 'vot15_bag'
+    head = manifest['graphs']['head']
+    assert head['dynamic_batch'] is True and head['shapes']['features'][0] == 'batch'
+    assert head['shapes']['kernel'][0] == 1
     frames = frames_of(sot_dir, 'vot15_bag', 6)
     tracker.init(frames[0], first_groundtruth_box(sequence))
     st = tracker.state
@@ -136,8 +140,9 @@ def test_a_head_without_a_dynamic_batch_is_exported_with_a_fixed_batch():
     net = DepthwiseNet().eval()
     z, x = torch.rand(1, 3, 32, 32), torch.rand(3, 3, 64, 64)
     kernel, features = net.template(z), net.search(x)
-    *_, dynamic = branch_onnx(net, 'head', {'kernel': kernel, 'features': features})
-    assert dynamic is False and branch_onnx(net, 'search', {'x': x})[3] is True
+    head = branch_onnx(net, 'head', {'kernel': kernel, 'features': features})
+    assert not head.dynamic_batch and branch_onnx(net, 'search', {'x': x}).dynamic_batch
+    assert head.shapes['maps'] == [3, 4, 5, 5]  # fixed batch: no 'batch' axis
     onnx = OnnxNetwork(net, torch.device('cpu'))
     maps = onnx.head(onnx.template(z), onnx.search(x))
     assert torch.allclose(maps, net.head(kernel, features), atol=1e-5)
