@@ -19,27 +19,31 @@ class EngineMissing(ValueError):
     """The package of an ONNX engine is not installed, or cannot run on the device."""
 
 
-def import_engine(backend: str):
-    """The engine's module; EngineMissing when it is not installed."""
+def import_engine(backend: str, device: torch.device):
+    """The engine's module; EngineMissing when it is not installed or cannot use `device`."""
     try:
-        return __import__(ENGINES[backend])
+        engine = __import__(ENGINES[backend])
     except ImportError:
         raise EngineMissing(f'the {backend} backend needs {ENGINES[backend]}: '
                             f"pip install 'siam_tracker_ros[onnx]'") from None
+    if provider(device) not in engine.get_available_providers():
+        raise EngineMissing(f'{ENGINES[backend]} here has no {provider(device)} for {device}')
+    return engine
+
+
+def provider(device: torch.device) -> str:
+    return 'CUDAExecutionProvider' if device.type == 'cuda' else 'CPUExecutionProvider'
 
 
 def session(backend: str, data: bytes, device: torch.device, outputs: list):
     """A function {input name: array} -> [output arrays] running ONNX graph `data`, with
     torch's CPU thread count."""
-    engine = import_engine(backend)
+    engine = import_engine(backend, device)
     options = engine.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = torch.get_num_threads(), 1
     # no busy-waiting threads between calls: they would compete with the decode for the cores
     options.add_session_config_entry('session.intra_op.allow_spinning', '0')
-    provider = 'CUDAExecutionProvider' if device.type == 'cuda' else 'CPUExecutionProvider'
-    if provider not in engine.get_available_providers():
-        raise EngineMissing(f'onnxruntime here has no {provider}')
-    runner = engine.InferenceSession(data, options, providers=[provider])
+    runner = engine.InferenceSession(data, options, providers=[provider(device)])
     return lambda feeds: runner.run(outputs, feeds)
 
 
@@ -49,7 +53,7 @@ class OnnxNetwork:
     inputs' shapes (again for other shapes); fp32 only."""
 
     def __init__(self, net: nn.Module, device: torch.device, backend: str = 'onnx'):
-        import_engine(backend)
+        import_engine(backend, device)
         self.source, self.device, self.backend = net.eval(), device, backend
         self.stride = getattr(net, 'stride', None)
         self._sessions = {}

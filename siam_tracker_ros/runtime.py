@@ -105,7 +105,7 @@ def check_options(device: torch.device, backend: str, precision: str) -> None:
     if backend in ENGINES:
         if precision != 'fp32':
             raise ValueError(f'the {backend} backend runs fp32 only, not {precision}')
-        import_engine(backend)
+        import_engine(backend, device)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from siam_tracker_ros.models.weights import PACKAGE_WEIGHTS_DIR
 from siam_tracker_ros.onnx_engines import OnnxNetwork, run_export
 from siam_tracker_ros.onnx_export import branch_onnx
 from siam_tracker_ros.ops.correlation import dwxcorr
-from siam_tracker_ros.runtime import to_input
+from siam_tracker_ros.runtime import ExecutionPath, to_input
 
 WEIGHTS = ['siamfc_mobilenetv2.pt', 'siamfc_alexnet.pt']
 
@@ -148,6 +148,8 @@ def test_a_head_without_a_dynamic_batch_is_exported_with_a_fixed_batch():
     assert torch.allclose(maps, net.head(kernel, features), atol=1e-5)
 
 
-def test_onnx_backend_is_fp32_only():
+def test_onnx_backend_is_fp32_only_and_needs_the_provider_of_its_device():
     with pytest.raises(ValueError, match='fp32 only'):
         build_tracker('siamfc', backend='onnx', precision='bf16')
+    with pytest.raises(ValueError, match='no CUDAExecutionProvider'):  # the CPU wheel
+        ExecutionPath(torch.device('cuda'), 'onnx', 'fp32')
