@@ -20,7 +20,8 @@ setup(
                 ('share/siam_tracker_ros/config/train', glob('config/train/*.yaml'))],
     install_requires=['numpy>=1.21', 'opencv-contrib-python-headless>=4.5', 'torch>=2.0',
                       'pyyaml>=5.4', 'tqdm>=4.60', 'matplotlib>=3.5'],
-    extras_require={'test': ['pytest>=7']},
+    # onnx: `siam-track export` and the onnx backend (docs/export.md); ~37 MB of wheels
+    extras_require={'test': ['pytest>=7'], 'onnx': ['onnx>=1.14', 'onnxruntime>=1.16']},
     entry_points={'console_scripts': [
         'siam-track = siam_tracker_ros.cli.main:main',
         'tracker_node = siam_tracker_ros.ros.tracker_node:main',

@@ -2,7 +2,8 @@
 # Set up everything in .venv/ at the repository root (idempotent; a second run is quick):
 # Python deps, torch (the CPU build 2.13.0 unless a torch is already provided), this package
 # (editable), and ROS 2 from PyPI wheels with a colcon build of our interfaces.
-#   bash scripts/setup.sh            env: PYTHON (default python3), SIAM_SKIP_ROS=1 to skip ROS
+#   bash scripts/setup.sh            env: PYTHON (default python3), SIAM_SKIP_ROS=1 to skip ROS,
+#                                    SIAM_SKIP_ONNX=1 to skip onnx + onnxruntime
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -23,7 +24,13 @@ if ! python -c 'import torch' 2>/dev/null; then
   echo "[setup] installing torch==2.13.0 (CPU build)"
   pip install -q "torch==2.13.0"
 fi
-pip install -q -e '.[test]'
+# The onnx extra (onnx + onnxruntime, ~37 MB of wheels, ~110 MB installed) serves
+# `siam-track export`, the onnx backend and their tests; SIAM_SKIP_ONNX=1 leaves it out.
+if [ "${SIAM_SKIP_ONNX:-0}" != 1 ]; then
+  pip install -q -e '.[test,onnx]'
+else
+  pip install -q -e '.[test]'
+fi
 if [ "${SIAM_SKIP_ROS:-0}" != 1 ]; then
   bash scripts/setup_ros.sh
 fi

@@ -4,6 +4,8 @@ Execution paths (`backend`):
     eager     the module as built, fp32.
     fused     conv-BN folded, channels_last memory format.
     compiled  fused + torch.compile with weight freezing (falls back to fused if it fails).
+    onnx      fused, exported per branch to ONNX and run by onnxruntime (fp32 only;
+              `pip install 'siam_tracker_ros[onnx]'`, docs/export.md).
 Precision: fp32, bf16 (CPU autocast-free: weights and inputs in bf16) or fp16 (CUDA only).
 fp32 is IEEE fp32 on every device: on CUDA, cuDNN's TF32 shortcut is off while a tracker runs.
 At bf16/fp16, blocks that lose too much precision on a calibration input stay in fp32.
@@ -21,8 +23,10 @@ import torch
 import torch.nn as nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from siam_tracker_ros.onnx_engines import ENGINES, OnnxNetwork, import_engine
+
 LOG = logging.getLogger(__name__)
-BACKENDS = ('eager', 'fused', 'compiled')
+BACKENDS = ('eager', 'fused', 'compiled', 'onnx')
 PRECISIONS = ('fp32', 'bf16', 'fp16')
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 # A block whose output is off by more than this (relative L2) at reduced precision stays fp32.
@@ -105,6 +109,10 @@ def check_options(device: torch.device, backend: str, precision: str) -> None:
         raise ValueError(f'unknown precision {precision!r}; use one of {", ".join(PRECISIONS)}')
     if precision == 'fp16' and device.type != 'cuda':
         raise ValueError('fp16 needs CUDA; use bf16 on the CPU')
+    if backend in ENGINES:
+        if precision != 'fp32':
+            raise ValueError(f'the {backend} backend runs fp32 only, not {precision}')
+        import_engine(backend, device)
 
 
 @dataclass(frozen=True)
@@ -129,8 +137,8 @@ class NetworkRunner:
     `search(x) -> features`, `head(kernel, features) -> maps`. The whole network is
     prepared: conv-BN folding and channels_last (fused, compiled), bf16/fp16 weights with an
     fp32 prefix where a block loses too much precision on `calibration` (a template-sized
-    uint8 batch), and torch.compile of the per-frame call (compiled). Outputs are in the
-    path's dtype.
+    uint8 batch), torch.compile of the per-frame call (compiled), or onnxruntime sessions of
+    the fused branches (onnx). Outputs are in the path's dtype.
     """
 
     def __init__(self, net: nn.Module, device: torch.device, backend: str, precision: str,
@@ -139,7 +147,9 @@ class NetworkRunner:
         self.device, self.input_format = device, input_format
         dtype = DTYPES[precision]
         module = net.eval().to(device)
-        if backend != 'eager':
+        if backend in ENGINES:
+            module = OnnxNetwork(fuse_conv_bn(module), device, backend)
+        elif backend != 'eager':
             module = channels_last(fuse_conv_bn(module))
         elif dtype is not torch.float32:
             module = copy.deepcopy(module)  # the caller's network stays fp32

@@ -1,5 +1,6 @@
 """`siam-track bench`: per-frame time split into the step's parts, per execution path; or the
 agreement of a reduced-precision path with fp32 (per step and on whole dev-set runs)."""
+import importlib.util
 import statistics
 from dataclasses import fields, replace
 from pathlib import Path
@@ -45,6 +46,8 @@ def add_parser(subparsers) -> None:
 
 def default_paths() -> list:
     paths = list(CPU_PATHS)
+    if importlib.util.find_spec('onnxruntime'):  # the onnx backend (docs/export.md)
+        paths.append('onnx/fp32')
     if torch.cuda.is_available():
         paths += [f'{p}@cuda' for p in CUDA_PATHS]
     return paths

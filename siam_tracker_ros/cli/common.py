@@ -17,7 +17,8 @@ def add_runtime_arguments(parser) -> None:
     parser.add_argument('--device', default='cpu', help='auto, cpu, cuda or cuda:N')
     parser.add_argument('--precision', default='fp32', choices=PRECISIONS)
     parser.add_argument('--backend', default='fused', choices=BACKENDS,
-                        help='eager, fused (conv-BN folding + channels_last) or compiled')
+                        help='eager, fused (conv-BN folding + channels_last), compiled or '
+                             'onnx (onnxruntime, fp32)')
     parser.add_argument('--threads', type=int, default=None, help='torch CPU threads')
 
 

@@ -27,7 +27,8 @@ PARAMETERS = {
     'device': ('auto', 'auto, cpu, cuda or cuda:N (the device actually used is logged)'),
     'threads': (1, 'torch CPU threads used for inference'),
     'precision': ('fp32', 'fp32, bf16 or fp16 (fp16: CUDA only)'),
-    'backend': ('fused', 'eager, fused (conv-BN folded) or compiled (torch.compile)'),
+    'backend': ('fused', 'eager, fused (conv-BN folded), compiled (torch.compile) or onnx '
+                         '(onnxruntime, fp32)'),
     'image_transport': ('raw', "'raw' subscribes to image, 'compressed' to image/compressed"),
     'qos': ('auto', 'auto (match the publishers), reliable or best_effort'),
     'qos_depth': (30, 'subscription queue depth (the node still processes only the newest)'),
