@@ -263,6 +263,8 @@ class TrackerNode(Node):
 
     def _answer(self, response, success, message):
         response.success, response.message = success, message
+        if not self.context.ok():
+            return response  # shutting down: the log's rosout publisher is gone
         if success:  # rclpy ties one severity to each logging call site
             self.get_logger().info(message)
         else:
