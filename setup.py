@@ -20,7 +20,8 @@ setup(
                 ('share/siam_tracker_ros/config/train', glob('config/train/*.yaml'))],
     install_requires=['numpy>=1.21', 'opencv-contrib-python-headless>=4.5', 'torch>=2.0',
                       'pyyaml>=5.4', 'tqdm>=4.60', 'matplotlib>=3.5'],
-    extras_require={'test': ['pytest>=7']},
+    # bag: `siam-track run --input BAG` (pure-Python rosbag2 / ROS 1 reader)
+    extras_require={'bag': ['rosbags>=0.10'], 'test': ['pytest>=7', 'rosbags>=0.10']},
     entry_points={'console_scripts': [
         'siam-track = siam_tracker_ros.cli.main:main',
         'tracker_node = siam_tracker_ros.ros.tracker_node:main',

@@ -70,6 +70,8 @@ def image_case(rng, variant):
 
 
 def _encoded(frame, ext):
+    if ext == '.pgm':  # grey only
+        frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
     ok, data = cv2.imencode(ext, frame)
     return data.tobytes() if ok else b''
 
