@@ -15,35 +15,23 @@ Run it like the ROS tests, in a loopback-only network namespace with the env sou
 """
 import argparse
 import json
-import signal
-import subprocess
-import threading
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-import cv2
 import numpy as np
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
-from rclpy.node import Node
-from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
-from std_srvs.srv import Trigger
-from vision_msgs.msg import Detection2D
 
-from siam_tracker_ros.detection_mapping import box_to_bbox_fields, ns_to_stamp, stamp_to_ns
+from siam_tracker_ros.detection_mapping import ns_to_stamp
 from siam_tracker_ros.evaluation.metrics import rect_iou
-from siam_tracker_ros.ros.conversions import rgb_to_compressed, rgb_to_image
-from siam_tracker_ros.ros.interfaces import InitTarget
-from siam_tracker_ros.ros.workspace import node_command
 
 from fuzz_cases import cases, describe
+from node_harness import NodeClient, NodeUnderTest, load_sequence
 
-ROOT = Path(__file__).resolve().parents[1]
-SEQUENCE = ROOT.parent / 'shared' / 'data' / 'sot' / 'otb_Crossing'
+SEQUENCE = 'otb_Crossing'
 T0_NS = 1_800_000_000 * 10**9
 HEALTH_FRAMES = 15
 MIN_IOU = 0.5
@@ -62,98 +50,28 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def load_clip(count=HEALTH_FRAMES):
-    """RGB frames and 0-based xywh ground truth of the health-check clip."""
-    files = sorted((SEQUENCE / 'img').glob('*.jpg'))[:count]
-    frames = [cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB) for f in files]
-    lines = (SEQUENCE / 'groundtruth_rect.txt').read_text().split('\n')[:count]
-    boxes = np.array([[float(v) for v in line.replace('\t', ',').split(',')] for line in lines])
-    boxes[:, :2] -= 1.0
-    return frames, boxes
-
-
-class NodeUnderTest:
-    """The installed tracker_node in its own process (shipped default weights)."""
-
-    def __init__(self, transport: str, log_path: Path):
-        self.transport, self.log_path = transport, log_path
-        self.name = f'siam_tracker_fuzz_{transport}'
-        self.proc, self._log = None, None
-
-    def start(self):
-        self._log = open(self.log_path, 'a')
-        command = node_command('-p', f'image_transport:={self.transport}',
-                               '-r', f'__node:={self.name}')
-        self.proc = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        while ' ready on ' not in self.log_path.read_text():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f'node did not start:\n{self.log_path.read_text()[-3000:]}')
-            time.sleep(0.2)
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def rss_mb(self) -> float:
-        with open(f'/proc/{self.proc.pid}/status') as status:
-            return int(next(l for l in status if l.startswith('VmRSS:')).split()[1]) / 1024
-
-    def stop(self) -> int:
-        if self.alive():
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-        return self.proc.returncode
-
-
-class Sender:
-    """Camera publisher, service clients (deep queues: storms) and output subscriber."""
+class Sender(NodeClient):
+    """The node's client, with running stamps (frame i: T0 + i/30 s) and raw fuzz fields."""
 
     def __init__(self, node_name: str, compressed: bool):
-        self.node = Node(f'fuzz_sender_{"c" if compressed else "r"}')
-        self.compressed, self.index = compressed, 0
-        camera = QoSProfile(depth=30, reliability=ReliabilityPolicy.RELIABLE)
-        self.pub = self.node.create_publisher(CompressedImage if compressed else Image,
-                                              '/image/compressed' if compressed else '/image',
-                                              camera)
-        deep = QoSProfile(depth=200, reliability=ReliabilityPolicy.RELIABLE)
-        self.init_client = self.node.create_client(InitTarget, f'/{node_name}/init_target',
-                                                   qos_profile=deep)
-        self.reset_client = self.node.create_client(Trigger, f'/{node_name}/reset',
-                                                    qos_profile=deep)
-        self.detections, self._lock = [], threading.Lock()
-        self.node.create_subscription(Detection2D, f'/{node_name}/detection',
-                                      self._keep, 200)
-        self.executor = SingleThreadedExecutor()
-        self.executor.add_node(self.node)
-        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self._thread.start()
+        super().__init__(f'fuzz_sender_{"c" if compressed else "r"}', node_name, compressed)
+        self.index = 0
 
-    def _keep(self, msg):
-        with self._lock:
-            self.detections.append(msg)
-
-    def next_header(self, stamp=None, frame_id='camera'):
-        """The next running stamp (frame i: T0 + i/30 s), or `stamp` (sec, nanosec)."""
-        header = Header(frame_id=frame_id)
+    def next_header(self, stamp=None):
+        """The next running stamp, or `stamp` (sec, nanosec)."""
+        header = Header(frame_id='camera')
         self.index += 1
-        header.stamp.sec, header.stamp.nanosec = stamp or ns_to_stamp(self.stamp_ns(self.index))
+        header.stamp.sec, header.stamp.nanosec = stamp or ns_to_stamp(self.stamp_ns())
         return header
 
-    @staticmethod
-    def stamp_ns(index):
-        return T0_NS + index * 10**9 // 30
+    def stamp_ns(self):
+        return T0_NS + self.index * 10**9 // 30
 
     def publish_real(self, rgb) -> int:
-        """Publish a real frame; returns its stamp (ns)."""
-        header = self.next_header()
-        self.pub.publish(rgb_to_compressed(rgb, header) if self.compressed
-                         else rgb_to_image(rgb, header, 'bgr8'))
-        return self.stamp_ns(self.index)
+        """Publish a real frame with the next running stamp; returns the stamp (ns)."""
+        self.index += 1
+        self.publish(rgb, self.stamp_ns())
+        return self.stamp_ns()
 
     def publish_fields(self, case):
         header = self.next_header(case.get('stamp'))
@@ -165,36 +83,6 @@ class Sender:
                                    encoding=case['encoding'], step=case['step'],
                                    is_bigendian=case['is_bigendian'], data=case['data']))
 
-    def request(self, fields):
-        """Send an init or reset; returns the future."""
-        if fields.get('reset'):
-            return self.reset_client.call_async(Trigger.Request())
-        request = InitTarget.Request()
-        request.header.frame_id = fields['frame_id']
-        request.header.stamp.sec, request.header.stamp.nanosec = fields['stamp']
-        box = box_to_bbox_fields(fields['box'])
-        request.bbox.center.position.x, request.bbox.center.position.y = (box['center_x'],
-                                                                          box['center_y'])
-        request.bbox.size_x, request.bbox.size_y = box['size_x'], box['size_y']
-        request.tracker, request.target_id = fields['tracker'], fields['target_id']
-        return self.init_client.call_async(request)
-
-    def wait(self, futures, timeout):
-        """Wait for `futures`; returns the results (None: not answered in `timeout` s)."""
-        deadline = time.monotonic() + timeout
-        while not all(f.done() for f in futures) and time.monotonic() < deadline:
-            time.sleep(0.002)
-        return [f.result() if f.done() else None for f in futures]
-
-    def detections_of(self, target_id):
-        with self._lock:
-            return [d for d in self.detections if d.id == target_id]
-
-    def close(self):
-        self.executor.shutdown()
-        self._thread.join(10)
-        self.node.destroy_node()
-
 
 class Phase:
     """One node, one image kind: send the cases, check health after each batch."""
@@ -202,15 +90,17 @@ class Phase:
     def __init__(self, args, transport, clip, log):
         self.args, self.clip, self.log = args, clip, log
         out = Path(args.log).parent
-        self.node = NodeUnderTest(transport, out / f'node_{transport}.log')
+        self.node = NodeUnderTest(f'siam_tracker_fuzz_{transport}', out / f'node_{transport}.log',
+                                  '-p', f'image_transport:={transport}')
+        self.transport = transport
         self.stats = defaultdict(Counter)  # kind -> cases, crashes, hangs
         self.broken, self.checks, self.ious, self.rss = 0, 0, [], []
 
     def run(self, case_iter, count):
         self.node.start()
-        self.sender = Sender(self.node.name, self.node.transport == 'compressed')
+        self.sender = Sender(self.node.name, self.transport == 'compressed')
         try:
-            self._wait_matched()
+            self.sender.wait_matched()
             self.health('start')
             for number, case in enumerate(case_iter, start=1):
                 self.send(number, case)
@@ -219,12 +109,6 @@ class Phase:
         finally:
             self.sender.close()
             self.exit_code = self.node.stop()
-
-    def _wait_matched(self):
-        deadline = time.monotonic() + 30
-        while self.sender.pub.get_subscription_count() == 0 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(0.5)
 
     def send(self, number, case):
         kind, frames, boxes = case['kind'], *self.clip
@@ -240,7 +124,7 @@ class Phase:
             record['crash'] = self.node.proc.returncode
             self.node.stop()
             self.node.start()
-            self._wait_matched()
+            self.sender.wait_matched()
         self.log(record)
 
     def _send_case(self, case):
@@ -286,17 +170,14 @@ class Phase:
             time.sleep(0.1)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            got = {stamp_to_ns(d.header.stamp.sec, d.header.stamp.nanosec): d
-                   for d in sender.detections_of(target)}
+            got = sender.detections_by_stamp(target)
             if stamps[-1] in got:
                 break
             time.sleep(0.05)
-        pairs = [(got[s], boxes[i]) for i, s in enumerate(stamps) if i and s in got]
+        pairs = [(got[s][1], boxes[i]) for i, s in enumerate(stamps) if i and s in got]
         if not pairs:
             return {'answers': True, 'iou': 0.0, 'tracked': 0}
-        pred = np.array([[d.bbox.center.position.x - (d.bbox.size_x - 1) / 2,
-                          d.bbox.center.position.y - (d.bbox.size_y - 1) / 2,
-                          d.bbox.size_x, d.bbox.size_y] for d, _ in pairs])
+        pred = np.array([box for box, _ in pairs])
         iou = float(np.mean(rect_iou(pred, np.array([gt for _, gt in pairs]))))
         self.ious.append(iou)
         return {'answers': True, 'iou': round(iou, 3), 'tracked': len(pairs)}
@@ -306,14 +187,14 @@ def print_table(phases, seconds):
     rows = ['| node | kind | cases | crashes | hangs |', '|---|---|---|---|---|']
     for phase in phases:
         for kind, counts in sorted(phase.stats.items()):
-            rows.append(f'| {phase.node.transport} | {kind} | {counts["cases"]} | '
+            rows.append(f'| {phase.transport} | {kind} | {counts["cases"]} | '
                         f'{counts["crashes"]} | {counts["hangs"]} |')
     rows += ['', '| node | health checks | broken states | IoU min / mean | RSS start / max '
              '(MiB) | exit code |', '|---|---|---|---|---|---|']
     for p in phases:
         iou = f'{min(p.ious):.3f} / {np.mean(p.ious):.3f}' if p.ious else '-'
         rss = f'{p.rss[0]:.0f} / {max(p.rss):.0f}' if p.rss else '-'
-        rows.append(f'| {p.node.transport} | {p.checks} | {p.broken} | {iou} | {rss} | '
+        rows.append(f'| {p.transport} | {p.checks} | {p.broken} | {iou} | {rss} | '
                     f'{p.exit_code} |')
     print('\n'.join(rows))
     print(f'\n{sum(sum(c["cases"] for c in p.stats.values()) for p in phases)} cases in '
@@ -329,7 +210,7 @@ def summary(phases):
             'broken_states': sum(p.broken for p in phases),
             'health_checks': sum(p.checks for p in phases),
             'exit_codes': [p.exit_code for p in phases],
-            'rss_mb': {p.node.transport: [p.rss[0], max(p.rss)] for p in phases if p.rss},
+            'rss_mb': {p.transport: [p.rss[0], max(p.rss)] for p in phases if p.rss},
             'iou_min': min((min(p.ious) for p in phases if p.ious), default=0.0)}
 
 
@@ -337,7 +218,7 @@ def main(argv=None):
     args = parse_args(argv)
     Path(args.log).parent.mkdir(parents=True, exist_ok=True)
     Path(args.summary).parent.mkdir(parents=True, exist_ok=True)
-    clip = load_clip()
+    clip = load_sequence(SEQUENCE, HEALTH_FRAMES)
     bgr = [np.ascontiguousarray(f[:, :, ::-1]) for f in clip[0]]
     height, width = clip[0][0].shape[:2]
     if not args.dry_run:
