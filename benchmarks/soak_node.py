@@ -93,6 +93,10 @@ def soak(args, node, client, frames, boxes):
             rows.append(row_of(published, client.take_statuses(), node, start))
             print_row(rows[-1])
             published, next_row = 0, next_row + args.period
+    time.sleep(0.5)  # the last frame's status
+    if published:
+        rows.append(row_of(published, client.take_statuses(), node, start))
+        print_row(rows[-1])
     return rows
 
 
