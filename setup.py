@@ -21,7 +21,9 @@ setup(
     install_requires=['numpy>=1.21', 'opencv-contrib-python-headless>=4.5', 'torch>=2.0',
                       'pyyaml>=5.4', 'tqdm>=4.60', 'matplotlib>=3.5'],
     # onnx: `siam-track export` and the onnx backend (docs/export.md); ~37 MB of wheels
-    extras_require={'test': ['pytest>=7'], 'onnx': ['onnx>=1.14', 'onnxruntime>=1.16']},
+    # bag: `siam-track run --input BAG` (pure-Python rosbag2 / ROS 1 reader)
+    extras_require={'test': ['pytest>=7', 'rosbags>=0.10'], 'bag': ['rosbags>=0.10'],
+                    'onnx': ['onnx>=1.14', 'onnxruntime>=1.16']},
     entry_points={'console_scripts': [
         'siam-track = siam_tracker_ros.cli.main:main',
         'tracker_node = siam_tracker_ros.ros.tracker_node:main',

@@ -1,4 +1,4 @@
-"""`siam-track run`: track one object through an image folder or a video file."""
+"""`siam-track run`: track one object through an image folder, a video file or a recorded bag."""
 import time
 from pathlib import Path
 
@@ -6,7 +6,9 @@ import cv2
 from tqdm import tqdm
 
 from siam_tracker_ros.cli.common import USER_ERRORS, add_runtime_arguments, fail, runtime_options
-from siam_tracker_ros.frames import FrameSource, draw_box, first_groundtruth_box
+from siam_tracker_ros.bag_source import BagSource, is_bag
+from siam_tracker_ros.frames import (FrameSource, FrameSourceError, draw_box,
+                                     first_groundtruth_box)
 from siam_tracker_ros.models.weights import resolve_weights
 from siam_tracker_ros.build import build_tracker
 from siam_tracker_ros.config import default_tracker
@@ -19,7 +21,11 @@ def add_parser(subparsers) -> None:
                         help='registered tracker name (default: config/tracker.yaml)')
     parser.add_argument('--weights', default='default',
                         help="weights file, 'default' (shipped, if any) or 'none' (random)")
-    parser.add_argument('--input', required=True, help='image folder or video file')
+    parser.add_argument('--input', required=True,
+                        help='image folder, video file, or bag (rosbag2 folder, .mcap, .db3; '
+                             'ROS 1 .bag; needs the rosbags package)')
+    parser.add_argument('--topic', help='image topic of a bag (sensor_msgs/Image or '
+                        'CompressedImage); results then end with each frame\'s stamp (s)')
     parser.add_argument('--init', help='x,y,w,h of the target in the first frame (0-based); '
                         'optional for a folder with groundtruth_rect.txt')
     parser.add_argument('--max-frames', type=int, default=None)
@@ -41,7 +47,7 @@ def parse_box(text: str) -> tuple:
 
 def run(args) -> int:
     try:
-        source = FrameSource(args.input)
+        source = open_source(args.input, args.topic)
         box = parse_box(args.init) if args.init else first_groundtruth_box(args.input)
         tracker = build_tracker(args.tracker, weights=resolve_weights(args.weights, args.tracker),
                                 **runtime_options(args))
@@ -49,7 +55,10 @@ def run(args) -> int:
     except USER_ERRORS as err:
         return fail(str(err))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(''.join(result_line(*row) for row in rows))
+    stamps = getattr(source, 'stamps', None)
+    lines = [result_line(*row, stamp_ns=stamps[i] if stamps else None)
+             for i, row in enumerate(rows)]
+    Path(args.out).write_text(''.join(lines))
     tracked = len(rows) - 1
     fps = tracked / seconds if seconds > 0 else float('nan')
     print(f'{args.tracker} on {tracker.device}: {len(rows)} frames, {fps:.1f} fps '
@@ -57,9 +66,24 @@ def run(args) -> int:
     return 0
 
 
-def result_line(box, score: float, state: int) -> str:
-    """'x,y,w,h,score,STATE' (0-based box, 3 decimals)."""
-    return ','.join(f'{v:.3f}' for v in box) + f',{score:.4f},{STATE_NAMES[state]}\n'
+def open_source(path, topic):
+    """A BagSource for a bag (`topic` required), else a FrameSource."""
+    if is_bag(path):
+        if not topic:
+            raise FrameSourceError(f'{path} is a bag: give its image topic with --topic')
+        return BagSource(path, topic)
+    if topic:
+        raise FrameSourceError(f'--topic is for bags; {path} is not one (.mcap, .db3, .bag, '
+                               'or a folder with metadata.yaml)')
+    return FrameSource(path)
+
+
+def result_line(box, score: float, state: int, stamp_ns=None) -> str:
+    """'x,y,w,h,score,STATE' (0-based box, 3 decimals), then ',sec.nanosec' for a bag."""
+    line = ','.join(f'{v:.3f}' for v in box) + f',{score:.4f},{STATE_NAMES[state]}'
+    if stamp_ns is not None:
+        line += f',{stamp_ns // 10**9}.{stamp_ns % 10**9:09d}'
+    return line + '\n'
 
 
 def track_source(tracker, source, box, args):

@@ -62,6 +62,20 @@ def save_weights(path, state_dict: dict, tracker: str, backbone: str,
     return path
 
 
+def load_failure(err: Exception) -> str:
+    """One line saying why torch.load failed. torch's own text runs to many lines and, for a
+    corrupt file, advises loading with weights_only=False; keep only the reason."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    if isinstance(err, pickle.UnpicklingError):
+        after = [lines[i + 1] for i, line in enumerate(lines[:-1])
+                 if line.endswith('WeightsUnpickler error:')]
+        return f'not a loadable checkpoint (UnpicklingError: {(after or ["corrupt data"])[0]})'
+    if isinstance(err, EOFError):
+        return 'the file is empty or truncated (EOFError)'
+    first = lines[0].split('. ')[0] if lines else 'no message'  # its first sentence
+    return f'{type(err).__name__}: {first[:200]}'
+
+
 def load_weights(path) -> dict:
     """Read and validate a weights file; raise WeightsError with the path on any problem."""
     path = Path(path)
@@ -71,7 +85,7 @@ def load_weights(path) -> dict:
         payload = torch.load(path, map_location='cpu', weights_only=True)
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile,
             AttributeError, TypeError, pickle.UnpicklingError) as err:
-        raise WeightsError(f'cannot read weights {path}: {type(err).__name__}: {err}') from None
+        raise WeightsError(f'cannot read weights {path}: {load_failure(err)}') from None
     if not isinstance(payload, dict) or payload.get('format') != FORMAT:
         raise WeightsError(f'{path} is not a {FORMAT} weights file')
     if not isinstance(payload.get('state_dict'), dict):

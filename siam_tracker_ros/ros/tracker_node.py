@@ -5,6 +5,7 @@ Subscribes `image` (sensor_msgs/Image) or `image/compressed`, serves `~/init_tar
 `~/detection` (vision_msgs/Detection2D), `~/status` (siam_tracker_ros/TrackerStatus) and
 optionally `~/debug_image`. Inference runs in a worker thread on the newest frame only.
 """
+import ctypes
 import functools
 import itertools
 import signal
@@ -41,6 +42,7 @@ from siam_tracker_ros.types import check_box
 
 OUTPUT_DEPTH = 50
 GIL_SWITCH_S = 0.001
+MMAP_THRESHOLD = 1 << 20  # bytes: larger buffers are mmapped, returned to the OS when freed
 
 JOB_TIMEOUT_S = 60.0
 MAX_TRACKER_NAME = 64   # characters; longer names are rejected
@@ -263,6 +265,8 @@ class TrackerNode(Node):
 
     def _answer(self, response, success, message):
         response.success, response.message = success, message
+        if not self.context.ok():
+            return response  # shutting down: the log's rosout publisher is gone
         if success:  # rclpy ties one severity to each logging call site
             self.get_logger().info(message)
         else:
@@ -343,6 +347,21 @@ def check_name(field: str, text: str, max_length: int):
         raise ValueError(f'{field} holds control characters: {shown(text)}')
 
 
+def return_large_buffers():
+    """Make glibc mmap every buffer above MMAP_THRESHOLD, so freed images go back to the OS.
+
+    By default glibc raises its mmap threshold after each large free (up to 32 MiB); then
+    multi-MiB image buffers come from per-thread arenas, which keep the memory. With the
+    executor's many threads the node's RSS grew by 540 MiB over 5000 fuzz cases (a 1080p
+    image every ~30). No effect where the C library is not glibc.
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(ctypes.c_int(-3), ctypes.c_int(MMAP_THRESHOLD))  # -3: M_MMAP_THRESHOLD
+
+
 def _ignore_signal(signum, frame):
     """Python's SIGINT handler while the node runs (see main)."""
 
@@ -352,6 +371,7 @@ def main(args=None):
     # The executor threads wait for the GIL while the worker runs Python between torch ops;
     # a 1 ms switch interval (default 5 ms) keeps image callbacks up with the camera.
     sys.setswitchinterval(GIL_SWITCH_S)
+    return_large_buffers()
     # rclpy's handler shuts the context down (which ends spin) and then calls Python's. Ctrl-C
     # under `ros2 launch` delivers SIGINT twice (the terminal's, then launch's): Python's
     # default handler would raise KeyboardInterrupt anywhere in the clean-up (a thread join,

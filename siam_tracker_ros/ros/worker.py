@@ -11,7 +11,7 @@ from typing import Optional
 import numpy as np
 
 from siam_tracker_ros.ros.frames import Frame, FrameStore
-from siam_tracker_ros.status import IDLE, TRACKING
+from siam_tracker_ros.status import IDLE, LOST, TRACKING
 
 
 @dataclass
@@ -78,18 +78,32 @@ class TrackingWorker:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0):
-        """Ask the thread to finish and join it."""
+        """Ask the thread to finish, join it, and answer the jobs it did not take."""
         self._stopping.set()
         self._frames.wake()
         if self._thread.is_alive():
             self._thread.join(timeout)
+        self._cancel_pending()
 
     def submit(self, job, timeout: float):
-        """Queue a job and wait for it; returns False if it did not finish in `timeout` s."""
+        """Queue a job and wait for it; returns False if it did not finish in `timeout` s.
+        A job submitted while stopping is answered at once (InitJob.error: shutting down)."""
         with self._jobs_lock:
             self._jobs.append(job)
+        if self._stopping.is_set():
+            self._cancel_pending()
         self._frames.wake()
         return job.done.wait(timeout)
+
+    def _cancel_pending(self):
+        """Answer every queued job without running it: the node is shutting down (otherwise
+        the service threads waiting for them would hold up the exit for JOB_TIMEOUT_S)."""
+        with self._jobs_lock:
+            jobs, self._jobs = self._jobs, []
+        for job in jobs:
+            if isinstance(job, InitJob):
+                job.error = 'the node is shutting down'
+            job.done.set()
 
     def _next_job(self):
         with self._jobs_lock:
@@ -144,12 +158,20 @@ class TrackingWorker:
             self._report('input', f'frame skipped: {err}')
             return
         except Exception as err:  # noqa: BLE001  e.g. a CUDA error: log it, keep the thread
-            self._report('track', f'frame skipped: {type(err).__name__}: {err}')
+            self._failed(frame, dropped, err, (time.perf_counter() - start) * 1e3)
             return
         self._state = result.state
         self._tracked += 1
         self._emit(frame, image, tuple(result.box), float(result.score), dropped,
                    (time.perf_counter() - start) * 1e3)
+
+    def _failed(self, frame: Frame, dropped: int, err: Exception, processing_ms: float):
+        """The tracker raised: the target is LOST (a status without a detection) and the
+        error is logged; the following frames are tracked again, so a passing fault recovers."""
+        self._state = LOST
+        self._report('track', f'tracker {self._tracker.name} failed on target '
+                              f'{self._target_id!r}, now LOST: {type(err).__name__}: {err}')
+        self._emit(frame, None, None, 0.0, dropped, processing_ms)
 
     def _emit(self, frame, image, box, score, dropped, processing_ms=0.0):
         try:

@@ -195,15 +195,8 @@ class Client:
 
     def init(self, box, stamp_ns=0, frame_id='', tracker='', target_id=''):
         """Call ~/init_target with a 0-based xywh box."""
-        request = InitTarget.Request()
-        request.header.frame_id = frame_id
-        request.header.stamp.sec, request.header.stamp.nanosec = ns_to_stamp(stamp_ns)
-        fields = box_to_bbox_fields(box)
-        request.bbox.center.position.x = fields['center_x']
-        request.bbox.center.position.y = fields['center_y']
-        request.bbox.size_x, request.bbox.size_y = fields['size_x'], fields['size_y']
-        request.tracker, request.target_id = tracker, target_id
-        return self.call(self.init_client, request)
+        return self.call(self.init_client,
+                         init_request(box, stamp_ns, frame_id, tracker, target_id))
 
     def reset(self):
         """Call ~/reset."""
@@ -238,6 +231,19 @@ class Client:
         self.executor.shutdown()
         self._thread.join(10)
         self.node.destroy_node()
+
+
+def init_request(box, stamp_ns=0, frame_id='', tracker='', target_id=''):
+    """An InitTarget request for a 0-based xywh box."""
+    request = InitTarget.Request()
+    request.header.frame_id = frame_id
+    request.header.stamp.sec, request.header.stamp.nanosec = ns_to_stamp(stamp_ns)
+    fields = box_to_bbox_fields(box)
+    request.bbox.center.position.x = fields['center_x']
+    request.bbox.center.position.y = fields['center_y']
+    request.bbox.size_x, request.bbox.size_y = fields['size_x'], fields['size_y']
+    request.tracker, request.target_id = tracker, target_id
+    return request
 
 
 def stamp_of(msg) -> int:
