@@ -47,11 +47,6 @@ def build_tracker(name: str, weights=None, device: str = 'cpu', config_path=None
     return tracker
 
 
-def _apply_payload(net, payload: dict, source) -> None:
-    """The default `TrackerEntry.load_state`: the state dict, strictly."""
-    apply_state(net, payload['state_dict'], source)
-
-
 def _weights_file(weights, entry):
     if weights == 'default':
         weights = default_weights(entry.name)
