@@ -138,7 +138,8 @@ class NetworkRunner:
     prepared: conv-BN folding and channels_last (fused, compiled), bf16/fp16 weights with an
     fp32 prefix where a block loses too much precision on `calibration` (a template-sized
     uint8 batch), torch.compile of the per-frame call (compiled), or onnxruntime sessions of
-    the fused branches (onnx). Outputs are in the path's dtype.
+    the fused branches (onnx). The head runs in fp32 on every path, so the maps are fp32;
+    kernels and features are in the path's dtype.
     """
 
     def __init__(self, net: nn.Module, device: torch.device, backend: str, precision: str,
@@ -154,9 +155,10 @@ class NetworkRunner:
         elif dtype is not torch.float32:
             module = copy.deepcopy(module)  # the caller's network stays fp32
         self.input_dtype = torch.float32
+        self.head_net = module   # the head always runs in fp32 (see `_search_head`)
         if dtype is not torch.float32:
             sample = self.inputs(calibration) if calibration is not None else None
-            module, self.input_dtype = reduced_precision(module, dtype, sample)
+            module, self.input_dtype = reduced_precision(copy.deepcopy(module), dtype, sample)
         self.net = module
         self._respond = _compile(self._search_head) if backend == 'compiled' else \
             self._search_head
@@ -181,7 +183,12 @@ class NetworkRunner:
             return self._respond(kernel, self.inputs(patches).to(self.input_dtype))
 
     def _search_head(self, kernel, x):
-        return self.net.head(kernel, self.net.search(x))
+        """The head in fp32 on the (possibly bf16/fp16) kernel and features: maps rounded to
+        bf16 break near-ties of the decoders' argmax far more often than bf16 features do
+        (docs/trackers/siamfc.md, "bf16 agreement")."""
+        to_fp32 = floats_to(torch.float32)
+        return self.head_net.head(map_tensors(to_fp32, kernel),
+                                  map_tensors(to_fp32, self.net.search(x)))
 
 
 def reduced_precision(net: nn.Module, dtype, sample: Optional[torch.Tensor]):

@@ -1,6 +1,6 @@
 """Reduced precision with an fp32 prefix: an ill-conditioned block (a small signal on a large
 offset, as BN folding can leave) is found on the calibration input and kept in fp32; the
-whole network (trunk and head) runs on the chosen path."""
+whole network runs on the chosen path, the head in fp32."""
 import numpy as np
 import torch
 import torch.nn as nn
@@ -61,4 +61,5 @@ def test_calibrated_bf16_is_closer_to_fp32_and_takes_fp32_input():
     assert maps['mixed'].dtype == torch.float32 and maps['exact'].shape == (2, 1, 36, 36)
     assert relative_error(maps['exact'], maps['mixed']) < 0.01 < relative_error(
         maps['exact'], maps['plain'])
-    assert next(mixed.net.head_conv.parameters()).dtype == torch.bfloat16  # the head too
+    assert mixed.net.trunk[3].block.weight.dtype == torch.bfloat16     # trunk after the prefix,
+    assert next(mixed.head_net.head_conv.parameters()).dtype == torch.float32  # maps in fp32
