@@ -108,8 +108,12 @@ class DSiamTracker(ScalePyramidTracker):
 
     def update(self, decoded: Decoded, image_shape) -> float:
         """Move; then the spec §3 scale rule on the penalised peak (failure: s_x ×
-        fail_growth, size kept); score = sigmoid(penalised peak)."""
+        fail_growth, size kept); score = sigmoid(penalised peak). Below `hold_score` nothing
+        moves and nothing is learnt (V, W off, as after a failure)."""
         st, cfg = self.state, self.config
+        if sigmoid(decoded.peak) < cfg.hold_score:
+            st.failed = True
+            return sigmoid(decoded.peak)
         factor = self.factors[decoded.scale_index]
         s_z = template_side(st.size[0], st.size[1], cfg.context)
         st.crop_sides = (s_z, st.s_x * factor)

@@ -28,9 +28,12 @@ class PyramidConfig(SiameseConfig):
     response_up: int
     min_scale: float
     max_scale: float
+    hold_score: float
 
     def __post_init__(self):
         super().__post_init__()
+        if not 0.0 <= self.hold_score < 1.0:
+            raise ValueError(f'hold_score must be in [0, 1), got {self.hold_score}')
         if self.scale_num < 1 or self.scale_num % 2 == 0:
             raise ValueError(f'scale_num must be odd and >= 1, got {self.scale_num}')
         if not 0.0 <= self.window_influence <= 1.0:
@@ -81,10 +84,15 @@ class ScalePyramidTracker(SiameseTracker):
                       window=self.window(upsampled.shape[-1]), upsampled=upsampled)
 
     def update(self, decoded: Decoded, image_shape) -> float:
-        """Move, rescale by the damped factor of the chosen scale; score = sigmoid(raw peak)."""
+        """Move, rescale by the damped factor of the chosen scale; score = sigmoid(raw peak).
+        Below `hold_score` the target keeps its place and size (occluded or out of view:
+        the peak is then on something else)."""
+        score = sigmoid(decoded.raw_peak)
+        if score < self.config.hold_score:
+            return score
         self.move_center(decoded.displacement, image_shape)
         self.rescale(scale_update(self.config.scale_lr, self.factors[decoded.scale_index]))
-        return sigmoid(decoded.raw_peak)
+        return score
 
     def rescale(self, factor: float) -> None:
         """Scale s_x by `factor`, saturated at [min_scale, max_scale]·s_x0; the size follows

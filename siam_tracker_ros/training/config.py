@@ -56,6 +56,20 @@ class ValConfig:
 
 
 @dataclass(frozen=True)
+class UnfreezeConfig:
+    """Train the upper trunk stages at a low rate from `epoch` on (-1: never), after the neck
+    has learnt on the frozen trunk; their BN statistics stay fixed."""
+
+    epoch: int = -1
+    stages: int = 1                # the last `stages` trunk modules (MobileNetV2: `high`)
+    lr_scale: float = 0.1          # their rate relative to the schedule's
+
+    def __post_init__(self):
+        if self.stages < 1 or self.lr_scale <= 0:
+            raise TrainConfigError('unfreeze: stages must be >= 1 and lr_scale > 0')
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """One training run (defaults: the SiamFC paper recipe, spec §2)."""
 
@@ -84,13 +98,16 @@ class TrainConfig:
     out_dir: str = 'runs'
     data: DataConfig = DataConfig()
     val: ValConfig = ValConfig()
+    unfreeze: UnfreezeConfig = UnfreezeConfig()
 
     def __post_init__(self):
         checks = [(self.optimizer in ('sgd', 'adamw'), 'optimizer must be sgd or adamw'),
                   (self.input in INPUTS, f'input must be one of {", ".join(INPUTS)}'),
                   (self.epochs >= 1 and self.batch_size >= 1, 'epochs/batch_size must be >= 1'),
                   (self.pairs_per_epoch >= self.batch_size, 'pairs_per_epoch < batch_size'),
-                  (self.lr_start > 0 and self.lr_end > 0, 'learning rates must be > 0')]
+                  (self.lr_start > 0 and self.lr_end > 0, 'learning rates must be > 0'),
+                  (self.unfreeze.epoch < 0 or self.freeze_trunk,
+                   'unfreeze needs freeze_trunk: true (it thaws part of a frozen trunk)')]
         for ok, message in checks:
             if not ok:
                 raise TrainConfigError(message)

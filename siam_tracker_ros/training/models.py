@@ -50,6 +50,23 @@ def frozen_modules(net: nn.Module) -> list:
     return [m for m in trunk_modules(net) if not any(p.requires_grad for p in m.parameters())]
 
 
+def thawed_modules(net: nn.Module, config) -> list:
+    """The upper trunk stages that `config.unfreeze` trains (none when it never does)."""
+    if config.unfreeze.epoch < 0:
+        return []
+    trunk = trunk_modules(net)
+    if config.unfreeze.stages > len(trunk):
+        raise TrainConfigError(f'unfreeze.stages {config.unfreeze.stages} > the '
+                               f'{len(trunk)} trunk module(s) of {config.backbone!r}')
+    return trunk[-config.unfreeze.stages:]
+
+
+def apply_unfreeze(modules: list, epoch: int, config) -> None:
+    """Thaw `modules` from `config.unfreeze.epoch` on (again at every epoch: resume-safe)."""
+    for module in modules:
+        module.requires_grad_(epoch >= config.unfreeze.epoch)
+
+
 def input_format(config) -> InputFormat:
     """The pixel format the trained weights expect (stored with them)."""
     return INPUT_FORMATS[config.input]

@@ -20,7 +20,8 @@ from siam_tracker_ros.runtime import resolve_device
 from siam_tracker_ros.training import checkpoint, logs
 from siam_tracker_ros.registry import get_entry
 from siam_tracker_ros.training.data import build_mixture
-from siam_tracker_ros.training.models import build_net, frozen_modules, input_format
+from siam_tracker_ros.training.models import (apply_unfreeze, build_net, frozen_modules,
+                                              input_format, thawed_modules)
 from siam_tracker_ros.training.schedule import build_optimizer, epoch_lr, set_lr
 
 
@@ -38,7 +39,9 @@ class Trainer:
         self.skipped = SkipCounter()
         self.mixture = build_mixture(config.data, self.skipped)
         self.net = build_net(config).to(self.device)
-        self.optimizer = build_optimizer(self.net.parameters(), config)
+        self.thawed = thawed_modules(self.net, config)
+        self.optimizer = build_optimizer(self.net.parameters(), config,
+                                         [p for m in self.thawed for p in m.parameters()])
         self.input_format = input_format(config)
         self.objective = get_entry(config.tracker).objective
         use_amp = config.amp and self.device.type == 'cuda'
@@ -54,7 +57,7 @@ class Trainer:
 
     def train_mode(self) -> None:
         self.net.train()
-        for module in frozen_modules(self.net):
+        for module in frozen_modules(self.net) + self.thawed:
             module.eval()
 
     def make_batch(self, rng):
@@ -83,6 +86,7 @@ class Trainer:
         set_lr(self.optimizer, epoch_lr(epoch, cfg.epochs, cfg.lr_start, cfg.lr_end))
         if self.objective.start_epoch is not None:
             self.objective.start_epoch(self.net, epoch, cfg)
+        apply_unfreeze(self.thawed, epoch, cfg)
         self.train_mode()
         steps = cfg.pairs_per_epoch // cfg.batch_size
         losses = []

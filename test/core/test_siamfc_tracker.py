@@ -75,3 +75,32 @@ def test_precision_and_backends_agree_on_first_step(sot_dir):
         tracker.init(frames[0], (204, 150, 17, 50))
         boxes[backend] = np.array(tracker.track(frames[1]).box)
     assert np.abs(boxes['eager'] - boxes['fused']).max() < 0.1
+
+
+@pytest.mark.parametrize('hold_score', [0.0, 0.75])
+def test_hold_score_keeps_place_while_the_target_is_hidden(sot_dir, hold_score):
+    """A textured patch moves on a real frame and is hidden for five frames: with
+    `hold_score` above the hidden frames' scores the box stays where the patch was last
+    seen and picks it up again; without it the box jumps to the background."""
+    frame = cv2.imread(str(sot_dir / 'otb_DragonBaby' / 'img' / '0001.jpg'))
+    frame = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    patch = np.random.default_rng(0).integers(0, 256, (40, 40, 3), dtype=np.uint8)
+
+    def scene(x, visible=True):
+        image = frame.copy()
+        if visible:
+            image[100:140, x:x + 40] = patch
+        return image
+
+    tracker = build_tracker('siamfc', weights='default', hold_score=hold_score)
+    tracker.init(scene(200), (200, 100, 40, 40))
+    results = [tracker.track(scene(200 + 3 * i, not 4 <= i < 9)) for i in range(12)]
+    hidden = results[4:9]
+    assert max(r.score for r in hidden) < 0.75 < min(r.score for r in results[:4])
+    shifts = [np.hypot(r.box[0] - results[3].box[0], r.box[1] - results[3].box[1])
+              for r in hidden]
+    if hold_score:
+        assert max(shifts) == 0 and tuple(hidden[-1].box) == tuple(results[3].box)
+    else:
+        assert max(shifts) > 20
+    assert centre_error(results[-1].box, 233, 100, 40) <= 4.0
