@@ -1,4 +1,5 @@
-"""`siam-track train --config config/train/<name>.yaml [--resume] [--out DIR]`."""
+"""`siam-track train --config config/train/<name>.yaml [--resume] [--out DIR]`; the same
+under `torchrun --nproc_per_node N -m siam_tracker_ros.cli.train_cmd ...` (docs/training.md)."""
 import sys
 
 from siam_tracker_ros.config import ConfigError
@@ -17,7 +18,11 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    """Validate the config and the data paths, then train; 2 on a config/data error."""
+    """Validate the config and the data paths, then train; 2 on a config/data error.
+
+    Under torchrun every process runs this; rank 0 reports.
+    """
+    from siam_tracker_ros.training import distributed
     from siam_tracker_ros.training.trainer import Trainer
     try:
         config = load_train_config(args.config)
@@ -25,12 +30,21 @@ def run(args) -> int:
     except (TrainConfigError, ConfigError, UnknownTrackerError, FileNotFoundError) as err:
         print(f'siam-track train: {err}', file=sys.stderr)
         return 2
-    best = trainer.run(resume=args.resume)
+    try:
+        best = trainer.run(resume=args.resume)
+    finally:
+        distributed.stop()
+    if trainer.world.is_main:
+        report(trainer, best)
+    return 0
+
+
+def report(trainer, best: float) -> None:
+    """The run's outcome and the unreadable inputs it skipped."""
     print(f'done: best score {best:.4f}; outputs in {trainer.out}')
     if trainer.skipped.count:
         print(f'skipped {trainer.skipped.count} unreadable inputs, e.g. '
               f'{trainer.skipped.reasons[:3]}', file=sys.stderr)
-    return 0
 
 
 def main(argv=None) -> int:

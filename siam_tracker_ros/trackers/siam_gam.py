@@ -96,11 +96,13 @@ def adapt_siamfc_state(net, state_dict: dict, source) -> dict:
     return state
 
 
-def draw_multi_size_batch(mixture, rng, size, input_format, device):
+def draw_multi_size_batch(mixture, rngs, input_format, device):
     """`draw_batch` pairs at one size pair drawn for the batch (spec §4 multi-size training):
-    template 127+δ, search 239+δ at the template's pixel scale, δ ∈ {0, 8, …, 128}."""
-    z, x, targets = draw_batch(mixture, rng, size, input_format, device)
-    template_size, search_size = draw_training_sizes(rng, base_sizes=(z.shape[-1], x.shape[-1]))
+    template 127+δ, search 239+δ at the template's pixel scale, δ ∈ {0, 8, …, 128}; δ comes
+    from the batch's shared stream, so every process's share has the same sizes."""
+    z, x, targets = draw_batch(mixture, rngs, input_format, device)
+    template_size, search_size = draw_training_sizes(rngs.shared,
+                                                     base_sizes=(z.shape[-1], x.shape[-1]))
     return rescale_pairs(z, x, targets, template_size, search_size)
 
 

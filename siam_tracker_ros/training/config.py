@@ -14,6 +14,7 @@ from siam_tracker_ros.data.synthetic import SceneConfig
 
 DATASET_LAYOUTS = ('got10k', 'lasot', 'otb', 'ilsvrc_vid')
 INPUTS = ('raw', 'imagenet', 'caffe')   # pixel formats: training/models.py INPUT_FORMATS
+AMP_MODES = ('bf16', 'fp16', 'none')    # CUDA autocast dtype (fp16 with a GradScaler)
 
 
 class TrainConfigError(ValueError):
@@ -82,7 +83,7 @@ class TrainConfig:
     input: str = 'raw'
     seed: int = 0
     device: str = 'auto'
-    amp: bool = True
+    amp: str = 'fp16'              # bf16 | fp16 | none (true/false: fp16/none); CUDA only
     threads: int = 0
     epochs: int = 50
     pairs_per_epoch: int = 53200
@@ -103,6 +104,8 @@ class TrainConfig:
     def __post_init__(self):
         checks = [(self.optimizer in ('sgd', 'adamw'), 'optimizer must be sgd or adamw'),
                   (self.input in INPUTS, f'input must be one of {", ".join(INPUTS)}'),
+                  (self.amp in AMP_MODES, f'amp must be one of {", ".join(AMP_MODES)} '
+                                          f'(or true/false), got {self.amp!r}'),
                   (self.epochs >= 1 and self.batch_size >= 1, 'epochs/batch_size must be >= 1'),
                   (self.pairs_per_epoch >= self.batch_size, 'pairs_per_epoch < batch_size'),
                   (self.lr_start > 0 and self.lr_end > 0, 'learning rates must be > 0'),
@@ -131,6 +134,8 @@ def _build(cls, values, where: str):
         elif name == 'datasets':
             value = tuple(_build(DatasetSpec, v, f'{where}.datasets[{i}]')
                           for i, v in enumerate(value or ()))
+        elif name == 'amp' and isinstance(value, bool):
+            value = 'fp16' if value else 'none'     # the older boolean form
         elif hint is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         elif hint in (int, float, str, bool) and not isinstance(value, hint):

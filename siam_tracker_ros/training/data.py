@@ -1,4 +1,10 @@
-"""Build the training pair mixture from a `DataConfig` and draw batches."""
+"""Build the training pair mixture from a `DataConfig` and draw batches.
+
+A batch is drawn from `BatchRngs`: one generator per sample, seeded by (seed, epoch, step,
+sample index), so that sample k of a step is the same whatever process builds it (several
+processes each build a share of the global batch, `training/distributed.py`).
+"""
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -79,18 +85,44 @@ def build_mixture(config: DataConfig, skipped: SkipCounter) -> PairMixture:
     return PairMixture(sources, weights)
 
 
-def draw_pairs(mixture: PairMixture, rng, size: int):
-    """`size` pairs as uint8 crops z (N×127×127×3) and x (N×X×X×3) and an (N, 4) array of
-    target boxes (cx, cy, w, h) in search-crop pixels (for objectives that change pixels)."""
-    pairs = [mixture.sample(rng) for _ in range(size)]
+SAMPLE_STREAM, SHARED_STREAM = 0, 1
+
+
+@dataclass(frozen=True)
+class BatchRngs:
+    """The random streams of one step's batch, or of this process's share of it.
+
+    samples: one generator per sample built here, seeded by (seed, epoch, step, index) for the
+        sample's index in the global batch.
+    shared: seeded by (seed, epoch, step), the same in every process: for choices made once
+        for the whole batch (siam_gam's size pair, dsiam's clip).
+    """
+
+    samples: tuple
+    shared: np.random.Generator
+
+
+def batch_rngs(key, indices) -> BatchRngs:
+    """`BatchRngs` of step `key` = (seed, epoch, step) for the global sample `indices`."""
+    key = [int(part) for part in key]
+    return BatchRngs(tuple(np.random.default_rng(key + [SAMPLE_STREAM, int(index)])
+                           for index in indices),
+                     np.random.default_rng(key + [SHARED_STREAM, 0]))
+
+
+def draw_pairs(mixture: PairMixture, rngs: BatchRngs):
+    """One pair per sample stream: uint8 crops z (N×127×127×3) and x (N×X×X×3) and an (N, 4)
+    array of target boxes (cx, cy, w, h) in search-crop pixels (for objectives that change
+    pixels)."""
+    pairs = [mixture.sample(rng) for rng in rngs.samples]
     z = np.stack([p[0] for p in pairs])
     x = np.stack([p[1] for p in pairs])
     return z, x, np.array([p[2] for p in pairs], np.float64)
 
 
-def draw_batch(mixture: PairMixture, rng, size: int, input_format, device):
-    """`size` pairs as (z, x) input tensors and an (N, 4) array of target boxes
+def draw_batch(mixture: PairMixture, rngs: BatchRngs, input_format, device):
+    """One pair per sample stream as (z, x) input tensors and an (N, 4) array of target boxes
     (cx, cy, w, h) in search-crop pixels."""
-    z, x, targets = draw_pairs(mixture, rng, size)
+    z, x, targets = draw_pairs(mixture, rngs)
     return (to_input(z, device, torch.float32, input_format),
             to_input(x, device, torch.float32, input_format), targets)

@@ -9,7 +9,8 @@ RLR and CirConv (torch.fft) to the backbone, Υ and log λ.
 
 `BPTT_CLIPS` is the registry's objective for `dsiam`: one clip per step (spec §3), of
 `batch_size` frames (the training config's batch size is the clip length), from the clip
-sources of the training mixture (`training/clips.py`).
+sources of the training mixture (`training/clips.py`). A clip cannot be shared by several
+training processes: distributed training refuses this objective (`per_sample=False`).
 """
 import numpy as np
 import torch
@@ -91,9 +92,10 @@ def clip_loss(net, frames, boxes, input_format: InputFormat = InputFormat(), *,
     return total
 
 
-def draw_clip_batch(mixture, rng, size: int, input_format, device):
-    """One training clip of `size` frames: (frames, boxes, input_format)."""
-    frames, boxes = draw_clip(mixture, rng, size)
+def draw_clip_batch(mixture, rngs, input_format, device):
+    """One training clip, drawn from the batch's shared stream, of as many frames as the
+    batch has samples: (frames, boxes, input_format)."""
+    frames, boxes = draw_clip(mixture, rngs.shared, len(rngs.samples))
     return frames, boxes, input_format
 
 
@@ -111,4 +113,4 @@ def clip_batch_loss(net, batch, train) -> torch.Tensor:
                      balanced=train.balanced_loss)
 
 
-BPTT_CLIPS = Objective(make_batch=draw_clip_batch, loss=clip_batch_loss)
+BPTT_CLIPS = Objective(make_batch=draw_clip_batch, loss=clip_batch_loss, per_sample=False)

@@ -61,10 +61,14 @@ def thawed_modules(net: nn.Module, config) -> list:
     return trunk[-config.unfreeze.stages:]
 
 
-def apply_unfreeze(modules: list, epoch: int, config) -> None:
-    """Thaw `modules` from `config.unfreeze.epoch` on (again at every epoch: resume-safe)."""
+def apply_unfreeze(modules: list, epoch: int, config) -> bool:
+    """Thaw `modules` from `config.unfreeze.epoch` on (again at every epoch: resume-safe);
+    True when this changed which parameters train."""
+    thaw = epoch >= config.unfreeze.epoch
+    changed = any(p.requires_grad != thaw for m in modules for p in m.parameters())
     for module in modules:
-        module.requires_grad_(epoch >= config.unfreeze.epoch)
+        module.requires_grad_(thaw)
+    return changed
 
 
 def input_format(config) -> InputFormat:

@@ -15,14 +15,19 @@ from siam_tracker_ros.training.data import draw_batch
 
 @dataclass(frozen=True)
 class Objective:
-    """make_batch(mixture, rng, size, input_format, device) -> batch (a tuple);
-    loss(net, batch, train_config) -> scalar tensor;
+    """make_batch(mixture, rngs: data.BatchRngs, input_format, device) -> batch (a tuple):
+    one sample per stream of `rngs.samples`, batch-wide choices from `rngs.shared`;
+    loss(net, batch, train_config) -> scalar tensor, the mean over the batch's samples (so
+    that DistributedDataParallel's average over equal shares is the global batch's mean);
     start_epoch(net, epoch, train_config), optional: called before each epoch (e.g. a
-    temperature schedule)."""
+    temperature schedule);
+    per_sample: False when a batch is one indivisible sequence (dsiam's BPTT clip), which
+    several training processes cannot share."""
 
     make_batch: Callable
     loss: Callable
     start_epoch: Optional[Callable] = None
+    per_sample: bool = True
 
 
 def label_maps(centers, response_size: int, input_size: int, stride: int = 8,

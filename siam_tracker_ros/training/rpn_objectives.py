@@ -2,8 +2,11 @@
 and template-triplet batches with centre-distance labels for dastsiam (§7 Training).
 
 Labels need the head's map size, so they are made in the loss from the network's output;
-a batch carries a seed for the random label subsampling, so a batch gives the same loss
-every time it is evaluated.
+a batch carries one seed per sample for the random label subsampling, so a batch gives the
+same loss every time it is evaluated, and a sample the same labels whichever share of a
+distributed batch it is in. The anchor losses are means over the labelled anchors of the
+whole batch; a distributed share divides by the global batch's counts
+(`distributed.mean_divisors`), so the processes' gradients average to the global batch's.
 """
 import numpy as np
 import torch
@@ -11,8 +14,10 @@ import torch
 from siam_tracker_ros.ops.anchors import anchor_grid, anchor_sizes
 from siam_tracker_ros.ops.rpn_labels import (centerness_targets, dastsiam_targets,
                                              negative_pair_targets, siamrpn_targets)
-from siam_tracker_ros.ops.rpn_losses import dastsiam_loss, siamrpn_loss
+from siam_tracker_ros.ops.rpn_losses import (AnchorCounts, anchor_counts, dastsiam_loss,
+                                             siamrpn_loss)
 from siam_tracker_ros.runtime import to_input
+from siam_tracker_ros.training import distributed
 from siam_tracker_ros.training.data import draw_pairs
 from siam_tracker_ros.training.models import tracker_config
 from siam_tracker_ros.training.objectives import Objective
@@ -27,19 +32,19 @@ def tensors(arrays, input_format, device) -> tuple:
     return tuple(to_input(a, device, torch.float32, input_format) for a in arrays)
 
 
-def draw_siamrpn_batch(mixture, rng, size: int, input_format, device) -> tuple:
-    """(z, x, targets (N, 4) cx cy w h in x pixels, negative (N,) bool, label seed).
+def draw_siamrpn_batch(mixture, rngs, input_format, device) -> tuple:
+    """(z, x, targets (N, 4) cx cy w h in x pixels, negative (N,) bool, label seeds (N,)).
 
-    With p = 0.05 a pair becomes negative: its template is another pair's (another clip),
-    and only anchors near the search crop's own target are labelled, as negatives.
+    With p = 0.05 a pair becomes negative: its template is that of another pair drawn from
+    the mixture (another clip), and only anchors near the search crop's own target are
+    labelled, as negatives.
     """
-    z, x, targets = draw_pairs(mixture, rng, size)
-    negative = rng.random(size) < NEGATIVE_PAIR_PROB if size > 1 else np.zeros(size, bool)
-    if negative.any():
-        donors = (np.arange(size) + rng.integers(1, size, size)) % size
-        z[negative] = z[donors[negative]]
-    return (*tensors((z, x), input_format, device), targets, negative,
-            int(rng.integers(2 ** 31)))
+    z, x, targets = draw_pairs(mixture, rngs)
+    negative = np.array([rng.random() < NEGATIVE_PAIR_PROB for rng in rngs.samples], bool)
+    for index in np.flatnonzero(negative):
+        z[index] = mixture.sample(rngs.samples[index])[0]
+    seeds = np.array([rng.integers(2 ** 31) for rng in rngs.samples], np.int64)
+    return (*tensors((z, x), input_format, device), targets, negative, seeds)
 
 
 def search_anchors(train, map_size: int, input_size: int, stride: int) -> np.ndarray:
@@ -55,34 +60,51 @@ def stacked(targets, device) -> tuple:
                  for name in ('labels', 'deltas', 'positive'))
 
 
+def batch_divisors(labels: torch.Tensor, positive: torch.Tensor):
+    """The loss's `AnchorCounts` divisors for a distributed share (None in one process: the
+    batch's own counts)."""
+    if not distributed.several_processes():
+        return None
+    return AnchorCounts(*distributed.mean_divisors(anchor_counts(labels, positive),
+                                                   labels.device))
+
+
 def siamrpn_pair_loss(net, batch, train) -> torch.Tensor:
     """L = L_cls + 1.2·L_reg on IoU anchor labels (16 positives, 64 labelled; §6)."""
-    z, x, targets, negative, seed = batch
+    z, x, targets, negative, seeds = batch
     cls, reg = net(z, x)
     anchors = search_anchors(train, cls.size(-1), x.size(-1), net.stride)
-    rng = np.random.default_rng(seed)
-    labels = [negative_pair_targets(gt, anchors, x.size(-1), rng, stride=net.stride) if neg
-              else siamrpn_targets(gt, anchors, rng) for gt, neg in zip(targets, negative)]
-    return siamrpn_loss(cls, reg, *stacked(labels, cls.device))
+    labels = [negative_pair_targets(gt, anchors, x.size(-1), np.random.default_rng(seed),
+                                    stride=net.stride) if neg
+              else siamrpn_targets(gt, anchors, np.random.default_rng(seed))
+              for gt, neg, seed in zip(targets, negative, seeds)]
+    labels, deltas, positive = stacked(labels, cls.device)
+    return siamrpn_loss(cls, reg, labels, deltas, positive,
+                        divisors=batch_divisors(labels, positive))
 
 
-def pixel_noise(crops: np.ndarray, rng) -> np.ndarray:
-    """Each crop, with p = 0.5, plus Gaussian noise of σ ~ U(0, 10), clipped (§7)."""
-    noisy = crops.astype(np.float32)
-    for index in np.flatnonzero(rng.random(len(crops)) < NOISE_PROB):
-        sigma = rng.uniform(0, NOISE_MAX_SIGMA)
-        noisy[index] += rng.normal(0.0, sigma, crops.shape[1:]).astype(np.float32)
+def pixel_noise(crop: np.ndarray, rng) -> np.ndarray:
+    """The crop, with p = 0.5, plus Gaussian noise of σ ~ U(0, 10), clipped (§7)."""
+    if rng.random() >= NOISE_PROB:
+        return crop
+    sigma = rng.uniform(0, NOISE_MAX_SIGMA)
+    noisy = crop.astype(np.float32) + rng.normal(0.0, sigma, crop.shape).astype(np.float32)
     return np.clip(noisy, 0, 255).astype(np.uint8)
 
 
-def draw_dastsiam_batch(mixture, rng, size: int, input_format, device) -> tuple:
+def noised(crops: np.ndarray, rngs) -> np.ndarray:
+    """`pixel_noise` of each crop with its sample's stream."""
+    return np.stack([pixel_noise(crop, rng) for crop, rng in zip(crops, rngs.samples)])
+
+
+def draw_dastsiam_batch(mixture, rngs, input_format, device) -> tuple:
     """(T_i, T_a, T_c, x, targets): T_a and T_c are the template T_i with independent noise.
 
     The pair sources give two frames per sample, not §7's three; T_a and T_c are therefore
     the template frame itself, each noised independently (see docs/trackers/dastsiam.md).
     """
-    z, x, targets = draw_pairs(mixture, rng, size)
-    crops = (z, pixel_noise(z, rng), pixel_noise(z, rng), x)
+    z, x, targets = draw_pairs(mixture, rngs)
+    crops = (z, noised(z, rngs), noised(z, rngs), x)
     return (*tensors(crops, input_format, device), targets)
 
 
@@ -101,7 +123,8 @@ def dastsiam_triplet_loss(net, batch, train) -> torch.Tensor:
     z, z_a, z_c, x, targets = batch
     cls1, cls2, reg = net(z, x, z_a, z_c)
     labels, centerness, deltas, positive = dastsiam_batch_targets(net, train, cls1, x, targets)
-    return dastsiam_loss(cls1, cls2, reg, labels, centerness, deltas, positive)
+    return dastsiam_loss(cls1, cls2, reg, labels, centerness, deltas, positive,
+                         divisors=batch_divisors(labels, positive))
 
 
 SIAMRPN_ANCHOR_PAIRS = Objective(make_batch=draw_siamrpn_batch, loss=siamrpn_pair_loss)

@@ -25,7 +25,7 @@ from siam_tracker_ros.registry import get_entry
 from siam_tracker_ros.trackers.dastsiam import DASTSiamTracker
 from siam_tracker_ros.trackers.rpn import RPNTracker
 from siam_tracker_ros.training.config import DataConfig, TrainConfig, load_train_config
-from siam_tracker_ros.training.data import build_mixture
+from siam_tracker_ros.training.data import batch_rngs, build_mixture
 from siam_tracker_ros.training.models import INPUT_FORMATS, build_net
 from siam_tracker_ros.training.rpn_objectives import dastsiam_batch_targets
 
@@ -190,7 +190,7 @@ def test_dastsiam_training_step_on_cpu_gives_finite_losses(tmp_path):  # DAST-8
     torch.manual_seed(0)
     net = build_net(train).train()
     objective = get_entry('dastsiam').objective
-    batch = objective.make_batch(tiny_mixture(tmp_path, 287), np.random.default_rng(0), 2,
+    batch = objective.make_batch(tiny_mixture(tmp_path, 287), batch_rngs((0,), range(2)),
                                  IMAGENET_INPUT, torch.device('cpu'))
     z, z_a, z_c, x, targets = batch
     assert not torch.equal(z_a, z_c) or not torch.equal(z, z_a)   # the templates are noised
@@ -213,7 +213,7 @@ def test_siamrpn_loss_falls_on_a_fixed_batch(tmp_path):  # issue 12: training sm
     torch.manual_seed(0)
     net = build_net(train).train()
     objective = get_entry('siamrpn').objective
-    batch = objective.make_batch(tiny_mixture(tmp_path, 255), np.random.default_rng(1), 2,
+    batch = objective.make_batch(tiny_mixture(tmp_path, 255), batch_rngs((1,), range(2)),
                                  InputFormat(), torch.device('cpu'))   # raw 0–255 (§1.2)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-5)
     losses = []
