@@ -144,6 +144,33 @@ def test_two_processes_train_the_weights_of_one(run_fixture, request, tmp_path):
     assert [row[2] for row in logged] == pytest.approx([row[2] for row in expected], rel=1e-4)
 
 
+THAW = """\
+  backbone: mobilenetv2
+  input: imagenet
+  freeze_trunk: true
+  epochs: 2
+  unfreeze: {epoch: 1, stages: 1, lr_scale: 0.1}
+"""
+
+
+def test_two_processes_thaw_the_upper_stage_like_one(tmp_path):
+    """`unfreeze` under DDP: the stage that thaws at epoch 1 joins the synchronised
+    parameters (the network is wrapped again) and trains as in one process."""
+    text = write_config(tmp_path).read_text()
+    text = text.replace('  backbone: alexnet\n', '').replace('  epochs: 1\n', THAW)
+    config = tmp_path / 'thaw.yaml'
+    config.write_text(text.replace('search_size: 191', 'search_size: 127'))
+    result = torchrun(config, tmp_path / 'two')
+    assert result.returncode == 0, result.stdout + result.stderr
+    train = load_train_config(config)
+    Trainer(train, tmp_path / 'one', progress=False).run()
+    start = initial_state(train)
+    one, two = model_state(tmp_path / 'one' / 'last.pt'), model_state(tmp_path / 'two' / 'last.pt')
+    high = {k: v for k, v in start.items() if '.high.' in k and k.endswith('weight')}
+    assert high and any(not torch.equal(one[k], v) for k, v in high.items())
+    assert_same_training(one, two, start)
+
+
 def test_rank_0_alone_logs_and_writes(siamfc_run):
     config, run, result = siamfc_run
     assert {path.name for path in run.iterdir()} == OUTPUTS
