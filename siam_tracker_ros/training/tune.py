@@ -17,6 +17,7 @@ import time
 import torch
 
 from siam_tracker_ros.build import build_tracker
+from siam_tracker_ros.training.devtable import markdown
 from siam_tracker_ros.training.validate import evaluate, load_sequences
 
 
@@ -100,6 +101,9 @@ def main(argv=None) -> int:
     print('\nbest:')
     for field, value in sorted(best.items()):
         print(f'  {field}: {value}')
+    scores = {tuple(sorted(o.items())): s for o, s in trials}
+    print('\n' + markdown({'start': scores[tuple(sorted(start.items()))],
+                           'best': scores[tuple(sorted(best.items()))]}))
     return 0
 
 

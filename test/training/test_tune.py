@@ -29,3 +29,12 @@ def test_unknown_field_is_an_error(sot_dir):
     with pytest.raises(Exception, match='no_such_field'):
         main(['--tracker', 'siamfc', '--root', str(sot_dir), '--max-frames', '2',
               '--grid', 'no_such_field=1,2'])
+
+
+def test_main_prints_the_trials_and_a_per_sequence_table(sot_dir, capsys):
+    assert main(['--tracker', 'siamfc', '--root', str(sot_dir), '--max-frames', '3',
+                 '--grid', 'hold_score=0.0']) == 0
+    out = capsys.readouterr().out
+    assert '| config as is |' in out and '| hold_score=0.0 |' in out
+    assert '| sequence | start | best |' in out and '| otb_Crossing |' in out
+    assert '| **mean** |' in out
