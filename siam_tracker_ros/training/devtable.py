@@ -41,7 +41,7 @@ def markdown(results: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('weights', nargs='+')
-    parser.add_argument('--root', default='../shared/data/sot')
+    parser.add_argument('--root', default='../shared/data/sot_val')
     parser.add_argument('--max-frames', type=int, default=0)
     parser.add_argument('--threads', type=int, default=1)
     args = parser.parse_args(argv)

@@ -287,8 +287,12 @@ def test_recipe_config_switches_the_options_on_and_bad_values_name_the_key(repo_
     assert clips.small_side == (15.0, 30.0) and config.data.min_target_side == 12.0
     assert stills.lookalikes == (0, 2) and stills.static_target > 0
     assert config.val.root.endswith('sot_val') and not config.data.datasets
-    assert load_train_config(repo_root / 'config/train/siamfc_mobilenetv2.yaml').data \
-        .synthetic_clips == SceneConfig()      # the old configs keep the original clips
+    shipped = load_train_config(repo_root / 'config/train/siamfc_mobilenetv2.yaml')
+    kept = shipped.data.synthetic_clips        # what the sot_val ablation kept
+    assert kept.lookalikes == (1, 3) and not kept.camera and kept.small_target == 0.0
+    assert shipped.val.root.endswith('sot_val') and shipped.val.max_frames == 0
+    assert load_train_config(repo_root / 'config/train/siamrpn_alexnet.yaml').data \
+        .synthetic_clips == SceneConfig()      # the other configs keep the original clips
     bad = tmp_path / 'bad.yaml'
     bad.write_text('train:\n  name: x\n  data:\n    synthetic_clips:\n      lookalikes: [3, 1]\n')
     with pytest.raises(TrainConfigError, match='synthetic_clips.*lookalikes'):
