@@ -289,7 +289,7 @@ def test_recipe_config_switches_the_options_on_and_bad_values_name_the_key(repo_
     assert config.val.root.endswith('sot_val') and not config.data.datasets
     shipped = load_train_config(repo_root / 'config/train/siamfc_mobilenetv2.yaml')
     kept = shipped.data.synthetic_clips        # what the sot_val ablation kept
-    assert kept.lookalikes == (1, 3) and not kept.camera and kept.small_target == 0.0
+    assert kept.lookalikes == (1, 3) and not kept.camera and kept.small_target == 0.3
     assert shipped.val.root.endswith('sot_val') and shipped.val.max_frames == 0
     assert load_train_config(repo_root / 'config/train/siamrpn_alexnet.yaml').data \
         .synthetic_clips == SceneConfig()      # the other configs keep the original clips
