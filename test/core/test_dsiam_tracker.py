@@ -200,7 +200,9 @@ def test_siamfc_weights_initialise_dsiam_and_track_a_real_sequence(sot_dir):
         assert np.all(np.isfinite(result.box)) and 0.0 <= result.score <= 1.0
         overlaps.append(iou(result.box, truth))
         successes += tracker.state.v is not None
-    assert successes >= 20 and np.mean(overlaps) > 0.5
+    # V and W are learnt on success frames (penalised peak > 0); how many depends on the
+    # weights' logit level (the retrained AlexNet weights: about half, the earlier ones 28/30)
+    assert successes >= 10 and np.mean(overlaps) > 0.5
 
 
 @pytest.mark.parametrize('layers', [['conv5'], ['conv4', 'conv5']])
