@@ -20,7 +20,7 @@ def test_weights_budget_cards_and_defaults():
     assert sum(p.stat().st_size for p in files) <= MAX_TOTAL_BYTES
     for path in files:
         card = path.with_suffix('.md').read_text()
-        for needed in ('## Data', '## Recipe', 'Training time', 'Dev-set table', 'CSRT'):
+        for needed in ('## Data', '## Recipe', 'Training time', '`sot_val`:', '`sot`:', 'CSRT'):
             assert needed in card, (path.name, needed)
         payload = load_weights(path)
         assert all(v.dtype == torch.float16 for v in payload['state_dict'].values()
