@@ -73,7 +73,9 @@ def load_failure(err: Exception) -> str:
     if isinstance(err, EOFError):
         return 'the file is empty or truncated (EOFError)'
     first = lines[0].split('. ')[0] if lines else 'no message'  # its first sentence
-    return f'{type(err).__name__}: {first[:200]}'
+    if isinstance(err, (RuntimeError, OSError, zipfile.BadZipFile)):
+        return f'{type(err).__name__}: {first[:200]}'
+    return f'not a loadable checkpoint ({type(err).__name__}: {first[:200]})'
 
 
 def load_weights(path) -> dict:
@@ -83,8 +85,7 @@ def load_weights(path) -> dict:
         raise WeightsError(f'weights file not found: {path}')
     try:
         payload = torch.load(path, map_location='cpu', weights_only=True)
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile,
-            AttributeError, TypeError, pickle.UnpicklingError) as err:
+    except Exception as err:  # noqa: BLE001 — damaged bytes make the unpickler raise anything
         raise WeightsError(f'cannot read weights {path}: {load_failure(err)}') from None
     if not isinstance(payload, dict) or payload.get('format') != FORMAT:
         raise WeightsError(f'{path} is not a {FORMAT} weights file')

@@ -1,5 +1,6 @@
 """Bad input: each a clear exception, and the tracker state is unchanged."""
 import math
+import random
 
 import cv2
 import numpy as np
@@ -100,6 +101,29 @@ def test_missing_corrupt_and_mismatched_weights(tmp_path):
     save_weights(mismatched, state, 'siamfc', 'alexnet')
     with pytest.raises(WeightsError, match='does not fit.*conv3'):
         build_tracker('siamfc', weights=mismatched)
+
+
+def test_any_damaged_weights_file_is_a_weights_error(tmp_path):
+    """Random bytes make the unpickler raise IndexError, KeyError, UnicodeDecodeError …: each
+    must come out as one WeightsError, never as a stray exception that kills the node."""
+    from siam_tracker_ros.models.weights import load_weights, resolve_weights
+    shipped = bytearray(resolve_weights('default', 'siamfc').read_bytes())
+    path, reasons = tmp_path / 'damaged.pt', set()
+    for seed in range(120):
+        rng = random.Random(seed)
+        if seed % 2:
+            data = rng.randbytes(rng.randint(1, 4000))
+        else:  # the real file with a run of bytes overwritten
+            data, start = bytearray(shipped), rng.randrange(len(shipped))
+            data[start:start + 64] = rng.randbytes(64)
+        path.write_bytes(bytes(data))
+        try:
+            load_weights(path)
+        except WeightsError as err:
+            assert str(err).startswith(f'cannot read weights {path}: ') or 'not a' in str(err)
+            assert '\n' not in str(err)
+            reasons.add(str(err).split(': ')[1].split(' (')[0])
+    assert 'not a loadable checkpoint' in reasons
 
 
 def test_pickled_code_is_never_executed(tmp_path):

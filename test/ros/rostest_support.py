@@ -198,6 +198,19 @@ class Client:
         return self.call(self.init_client,
                          init_request(box, stamp_ns, frame_id, tracker, target_id))
 
+    def init_when_received(self, box, stamp_ns, frame_id='', tracker='', target_id='',
+                           timeout=5.0):
+        """`init`, called again while the node has not yet received the frame of `stamp_ns`
+        (its reply says so and changes nothing): a published frame is still in transit when
+        `stream` returns."""
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self.init(box, stamp_ns, frame_id, tracker, target_id)
+            if (reply.success or 'newer than every' not in reply.message
+                    or time.monotonic() > deadline):
+                return reply
+            time.sleep(0.05)
+
     def reset(self):
         """Call ~/reset."""
         return self.call(self.reset_client, Trigger.Request())

@@ -3,6 +3,7 @@ middle of a stream, corrupt weights files at start-up, and SIGTERM while inits a
 (`device: cuda` without a GPU: test_ros_node_startup.py::test_cuda_without_a_gpu_is_a_ros_warning.)
 """
 import os
+import random
 import signal
 import time
 from pathlib import Path
@@ -32,7 +33,8 @@ def test_tracker_exception_mid_stream_goes_lost_and_node_recovers(start_node, cl
     client.make_publisher(reliable=True)
     client.wait_matched(reliable=True)
     client.stream(frames[:2], first=FIRST)
-    assert client.init(boxes[1], frame_stamp_ns(FIRST + 1), 'camera', target_id='first').success
+    assert client.init_when_received(boxes[1], frame_stamp_ns(FIRST + 1), 'camera',
+                                     target_id='first').success
     client.clear()
     client.stream(frames[2:20], first=FIRST + 2, rate=10.0)  # slow enough to track every frame
     detections, statuses = client.settle(FIRST + 19)
@@ -77,7 +79,7 @@ def _fatal_exit(tmp_path, weights: Path) -> str:
 ])
 def test_corrupt_weights_file_is_one_fatal_line(tmp_path, damage, reason):
     shipped = resolve_weights('default', 'siamfc').read_bytes()
-    data = {'random': os.urandom(3000), 'truncated': shipped[:len(shipped) // 2],
+    data = {'random': random.Random(3).randbytes(3000), 'truncated': shipped[:len(shipped) // 2],
             'empty': b''}[damage]
     weights = tmp_path / f'{damage}.pt'
     weights.write_bytes(data)

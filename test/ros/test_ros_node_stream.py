@@ -15,7 +15,6 @@ from rostest_support import frame_stamp_ns, load_sequence, stamp_of
 
 FRAMES = 45
 INIT_AT = 3  # init is called (from another thread) once this frame is published
-INIT_TRIES = 20
 
 
 @pytest.fixture(scope='module')
@@ -30,13 +29,8 @@ def _stream_and_track(client, seq_dir, frame_id, target_id, first):
     responses = []
 
     def init_when_received():
-        for _ in range(INIT_TRIES):  # the node may not have received frame `first` yet
-            response = client.init(boxes[0], frame_stamp_ns(first), frame_id,
-                                   target_id=target_id)
-            if response.success or 'newer than every' not in response.message:
-                break
-            time.sleep(0.05)
-        responses.append(response)
+        responses.append(client.init_when_received(boxes[0], frame_stamp_ns(first), frame_id,
+                                                   target_id=target_id))
 
     def on_frame(index):
         if index == first + INIT_AT:
@@ -111,8 +105,8 @@ def test_newest_frame_first_after_a_stall(raw_node, client, sot_dir):
     client.make_publisher(reliable=True)
     client.wait_matched(reliable=True)
     client.stream(small[:3], first=first)
-    reply = client.init(tuple(boxes[1] * scale), frame_stamp_ns(first + 1), 'camera',
-                        target_id='stall')
+    reply = client.init_when_received(tuple(boxes[1] * scale), frame_stamp_ns(first + 1),
+                                      'camera', target_id='stall')
     assert reply.success, reply.message
     client.stream(small[3:stall[0]], first=first + 3)
     client.settle(first + stall[0] - 1)
