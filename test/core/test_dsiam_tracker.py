@@ -1,9 +1,6 @@
 """dsiam as a registered tracker (spec §3): registry and build, C8, the C9 stub motion test
 with the transforms on, DS-5 on the real tracker, SiamFC weights, the composition check
 against siamfc, clips and one `siam-track train` step."""
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import cv2
@@ -28,11 +25,8 @@ from siam_tracker_ros.training.config import (DataConfig, DatasetSpec, TrainConf
 from siam_tracker_ros.training.data import build_mixture
 from siam_tracker_ros.training.models import build_net
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_siamfc_tracker import follow_patch  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'training'))
-from tiny_data import write_media, write_otb  # noqa: E402
+from test_siamfc_tracker import follow_patch
+from tiny_data import siam_track, write_media, write_otb, write_train_config
 
 REPO = Path(__file__).resolve().parents[2]
 SIAMFC_ALEXNET = REPO / 'siam_tracker_ros' / 'weights' / 'siamfc_alexnet.pt'
@@ -284,29 +278,10 @@ def test_init_weights_must_fit_the_tracker(tmp_path):
 
 def test_one_siam_track_train_step_from_siamfc_weights(tmp_path):
     write_media(tmp_path)
-    config = tmp_path / 'dsiam_train.yaml'
-    config.write_text(textwrap.dedent(f"""\
-        train:
-          name: dsiam
-          tracker: dsiam
-          init_weights: {SIAMFC_ALEXNET}
-          device: cpu
-          threads: 1
-          epochs: 1
-          pairs_per_epoch: 3
-          batch_size: 3
-          optimizer: sgd
-          lr_start: 1.0e-3
-          lr_end: 1.0e-3
-          out_dir: {tmp_path / 'runs'}
-          data:
-            cache_dir: {tmp_path}
-            synthetic: 1.0
-        """))
-    result = subprocess.run([sys.executable, '-m', 'siam_tracker_ros.cli.main', 'train',
-                             '--config', str(config), '--no-progress'], cwd=REPO,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
+    config = write_train_config(tmp_path, name='dsiam', tracker='dsiam',
+                                init_weights=str(SIAMFC_ALEXNET), pairs_per_epoch=3,
+                                batch_size=3)
+    siam_track('train', '--config', str(config), '--no-progress')
     run = tmp_path / 'runs' / 'dsiam'
     steps = (run / 'steps.csv').read_text().split()
     assert len(steps) == 2 and np.isfinite(float(steps[1].split(',')[-1]))

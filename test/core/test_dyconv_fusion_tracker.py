@@ -5,8 +5,6 @@ the execution paths (fused, bf16, compiled vs eager) and the τ schedule in trai
 The network's own checks (DYN-1…DYN-7) are in test_dyconv_fusion.py and
 test_dyconv_modules.py; the stub and the source-layout trunk file come from there.
 """
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -32,8 +30,7 @@ from siam_tracker_ros.training.trainer import Trainer
 from test_dyconv_fusion import AvgPoolEmbedding, mobilenetv2_source_file
 from test_siamfc_tracker import follow_patch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'training'))
-from tiny_data import write_media  # noqa: E402
+from tiny_data import siam_track, write_media, write_train_config
 
 NAME = 'dyconv_fusion'
 MOBILE = {'trunk': 'mobilenetv2'}          # the CPU-sized variant
@@ -64,9 +61,7 @@ def test_registered_and_listed():
     entry = get_entry(NAME)
     assert entry.tracker_class is ScalePyramidTracker and entry.config_class is DyConvFusionConfig
     assert entry.objective.start_epoch is not None
-    listed = subprocess.run([sys.executable, '-m', 'siam_tracker_ros.cli.main', 'list'],
-                            capture_output=True, text=True, timeout=120, cwd=REPO)
-    assert listed.returncode == 0 and NAME in listed.stdout, listed.stderr
+    assert NAME in siam_track('list')
 
 
 @pytest.mark.parametrize('trunk,deep_channels', [('mobilenetv2', 96), ('resnest50', 2048)])
@@ -244,33 +239,11 @@ def test_bench_takes_a_config_file(tmp_path, capsys):
 
 
 # --- training ---------------------------------------------------------------------------------
-TINY_TRAIN = """\
-train:
-  name: tiny_dyconv
-  tracker: dyconv_fusion
-  backbone: mobilenetv2
-  input: imagenet
-  device: cpu
-  threads: 1
-  epochs: 2
-  pairs_per_epoch: 2
-  batch_size: 2
-  optimizer: sgd
-  lr_start: 1.0e-3
-  lr_end: 1.0e-3
-  out_dir: {out}
-  data:
-    cache_dir: {cache}
-    synthetic: 1.0
-    augment:
-      search_size: 255
-"""
-
-
 def test_training_anneals_temperature_from_30_per_epoch(tmp_path):  # DYN-3 in training
     write_media(tmp_path)
-    path = tmp_path / 'tiny_dyconv.yaml'
-    path.write_text(TINY_TRAIN.format(out=tmp_path / 'runs', cache=tmp_path))
+    path = write_train_config(tmp_path, name='tiny_dyconv', tracker=NAME, backbone='mobilenetv2',
+                              input='imagenet', epochs=2,
+                              data={'augment': {'search_size': 255}})
     trainer = Trainer(load_train_config(path), progress=False)
     seen = []
     first = next(m for m in trainer.net.modules() if isinstance(m, DynamicConv2d))

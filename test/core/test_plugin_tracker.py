@@ -3,37 +3,30 @@ loss and decoder) runs through build_tracker, `siam-track run`, `siam-track eval
 `siam-track train` step without any change to library files (docs/architecture.md). The node
 is driven in test/ros/test_ros_plugin_tracker.py."""
 import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import toy_tracker  # noqa: F401  the test's own plugin module (test/plugins): registers 'toy'
+
+from siam_tracker_ros import build_tracker, tracker_names
+from siam_tracker_ros.evaluation.results import read_boxes
+
+import tiny_data
+from tiny_data import write_media, write_train_config
+
 PLUGINS = Path(__file__).resolve().parents[1] / 'plugins'
-sys.path.insert(0, str(PLUGINS))  # the test's own plugin module, as a user's would be installed
-import toy_tracker  # noqa: E402  (registers 'toy')
-
-from siam_tracker_ros import build_tracker, tracker_names  # noqa: E402
-from siam_tracker_ros.evaluation.results import read_boxes  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'training'))
-from tiny_data import write_media  # noqa: E402
 
 
 def plugin_env() -> dict:
-    env = dict(os.environ, SIAM_TRACKER_PLUGINS='toy_tracker')
-    env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(PLUGINS), env.get('PYTHONPATH')]))
-    return env
+    """A child process registers the plugin as an installed one would: from the environment."""
+    path = os.pathsep.join(filter(None, [str(PLUGINS), os.environ.get('PYTHONPATH')]))
+    return {'SIAM_TRACKER_PLUGINS': 'toy_tracker', 'PYTHONPATH': path}
 
 
-def siam_track(*args, cwd=None):
-    result = subprocess.run([sys.executable, '-m', 'siam_tracker_ros.cli.main', *args],
-                            env=plugin_env(), capture_output=True, text=True, cwd=cwd,
-                            timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+def siam_track(*args) -> str:
+    return tiny_data.siam_track(*args, env=plugin_env())
 
 
 def test_the_plugin_is_registered_and_built():
@@ -82,24 +75,7 @@ def test_siam_track_list_run_and_eval(sot_dir, tmp_path):
 
 def test_one_siam_track_train_step_writes_loadable_weights(tmp_path):
     write_media(tmp_path)
-    config = tmp_path / 'toy_train.yaml'
-    config.write_text(textwrap.dedent(f"""\
-        train:
-          name: toy
-          tracker: toy
-          device: cpu
-          threads: 1
-          epochs: 1
-          pairs_per_epoch: 2
-          batch_size: 2
-          optimizer: adamw
-          lr_start: 1.0e-3
-          lr_end: 1.0e-3
-          out_dir: {tmp_path / 'runs'}
-          data:
-            cache_dir: {tmp_path}
-            synthetic: 1.0
-        """))
+    config = write_train_config(tmp_path, name='toy', tracker='toy', optimizer='adamw')
     siam_track('train', '--config', str(config), '--no-progress')
     weights = tmp_path / 'runs' / 'toy' / 'best_weights.pt'
     tracker = build_tracker('toy', weights=weights)

@@ -3,9 +3,6 @@
 tracker, DAST-8, a siamrpn training smoke test on a fixed batch, and `siam-track train`."""
 import dataclasses
 import math
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import cv2
@@ -29,8 +26,7 @@ from siam_tracker_ros.training.data import batch_rngs, build_mixture
 from siam_tracker_ros.training.models import INPUT_FORMATS, build_net
 from siam_tracker_ros.training.rpn_objectives import dastsiam_batch_targets
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'training'))
-from tiny_data import write_media  # noqa: E402
+from tiny_data import siam_track, write_media, write_train_config
 
 TRACKERS = ('siamrpn', 'dastsiam')
 
@@ -232,31 +228,9 @@ def test_siamrpn_loss_falls_on_a_fixed_batch(tmp_path):  # issue 12: training sm
 def test_one_siam_track_train_step_writes_loadable_weights(tmp_path, name, backbone, search,
                                                            pixels):
     write_media(tmp_path)
-    config = tmp_path / 'train.yaml'
-    config.write_text(textwrap.dedent(f"""\
-        train:
-          name: {name}
-          tracker: {name}
-          backbone: {backbone}
-          input: {pixels}
-          device: cpu
-          threads: 1
-          epochs: 1
-          pairs_per_epoch: 2
-          batch_size: 2
-          optimizer: sgd
-          lr_start: 1.0e-3
-          lr_end: 1.0e-3
-          out_dir: {tmp_path / 'runs'}
-          data:
-            cache_dir: {tmp_path}
-            synthetic: 1.0
-            augment: {{search_size: {search}}}
-        """))
-    result = subprocess.run([sys.executable, '-m', 'siam_tracker_ros.cli.main', 'train',
-                             '--config', str(config), '--no-progress'],
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
+    config = write_train_config(tmp_path, name=name, tracker=name, backbone=backbone,
+                                input=pixels, data={'augment': {'search_size': search}})
+    siam_track('train', '--config', str(config), '--no-progress')
     weights = tmp_path / 'runs' / name / 'best_weights.pt'
     tracker = build_tracker(name, weights=weights)
     assert tracker.weights_path == str(weights) and tracker.input_format == INPUT_FORMATS[pixels]
@@ -280,11 +254,8 @@ def test_bench_takes_a_tracker_config(tmp_path):  # issue 12 speed table at sear
     source = (Path(__file__).resolve().parents[2] / 'config' / 'siamrpn.yaml').read_text()
     config = tmp_path / 'siamrpn_287.yaml'
     config.write_text(source.replace('instance_size: 255', 'instance_size: 287'))
-    result = subprocess.run([sys.executable, '-m', 'siam_tracker_ros.cli.main', 'bench',
-                             '--tracker', 'siamrpn', '--weights', 'none', '--threads', '1',
-                             '--frames', '2', '--paths', 'fused/fp32', '--config', str(config)],
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
+    printed = siam_track('bench', '--tracker', 'siamrpn', '--weights', 'none', '--threads', '1',
+                         '--frames', '2', '--paths', 'fused/fp32', '--config', str(config))
     frames, box = crossing(2)
     flops = {}
     for side in (255, 287):
@@ -292,4 +263,4 @@ def test_bench_takes_a_tracker_config(tmp_path):  # issue 12 speed table at sear
         tracker.init(frames[0], box)
         flops[side] = 2.0 * tracker.frame_macs(frames[1]) / 1e9
     assert flops[287] > flops[255] * 1.2
-    assert f'network FLOP per frame: {flops[287]:.1f} G' in result.stdout
+    assert f'network FLOP per frame: {flops[287]:.1f} G' in printed

@@ -1,9 +1,6 @@
 """siam_gam tracker (spec §4): registration, C8, GAM-6 (C9 with each subnet's embedding
 stubbed), the multi-size decoder and tracker, siamfc weights as a warm start, the multi-size
 training draw and one `siam-track train` step."""
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import cv2
@@ -27,8 +24,7 @@ from siam_tracker_ros.trackers.siamfc_decoder import (decode, decode_pairs, scal
                                                       upsample)
 from test_siamfc_tracker import AveragePoolStub, follow_patch   # the C9 stub of SFC-3
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'training'))
-from tiny_data import write_media  # noqa: E402
+from tiny_data import siam_track, write_media, write_train_config
 
 torch.set_num_threads(1)
 SIAMFC_WEIGHTS = PACKAGE_WEIGHTS_DIR / 'siamfc_alexnet.pt'
@@ -225,25 +221,9 @@ def test_rescaled_pairs_keep_target_and_pixel_scale(delta):  # spec §4 multi-si
 
 def test_one_siam_track_train_step_writes_loadable_weights(tmp_path):
     write_media(tmp_path)
-    config = tmp_path / 'siam_gam_train.yaml'
-    config.write_text(textwrap.dedent(f"""\
-        train:
-          name: gam
-          tracker: siam_gam
-          device: cpu
-          threads: 1
-          epochs: 1
-          pairs_per_epoch: 4
-          batch_size: 2
-          out_dir: {tmp_path / 'runs'}
-          data:
-            cache_dir: {tmp_path}
-            synthetic: 1.0
-        """))
-    result = subprocess.run([sys.executable, '-m', 'siam_tracker_ros.cli.main', 'train',
-                             '--config', str(config), '--no-progress'],
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
+    config = write_train_config(tmp_path, name='gam', tracker='siam_gam', pairs_per_epoch=4,
+                                optimizer=None, lr_start=None, lr_end=None)
+    siam_track('train', '--config', str(config), '--no-progress')
     weights = tmp_path / 'runs' / 'gam' / 'best_weights.pt'
     assert load_weights(weights)['tracker'] == 'siam_gam'
     trained = build_tracker('siam_gam', weights=weights)

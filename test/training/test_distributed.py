@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from siam_tracker_ros.data.media import SkipCounter
 from siam_tracker_ros.ops.rpn_losses import AnchorCounts, anchor_counts, siamrpn_loss
@@ -24,45 +25,24 @@ from siam_tracker_ros.training.distributed import World, share, world_from_env
 from siam_tracker_ros.training.models import INPUT_FORMATS, build_net
 from siam_tracker_ros.training.trainer import Trainer, amp_dtype
 
-from tiny_data import write_media, write_otb
+from tiny_data import write_media, write_otb, write_train_config
 
 REPO = Path(__file__).resolve().parents[2]
-CONFIG = """\
-train:
-  name: tiny_ddp
-  tracker: {tracker}
-  backbone: alexnet
-  device: cpu
-  threads: 1
-  epochs: {epochs}
-  pairs_per_epoch: 8
-  batch_size: 4
-  optimizer: sgd
-  lr_start: 1.0e-2
-  lr_end: 1.0e-3
-  out_dir: {out}
-  data:
-    cache_dir: {cache}
-    synthetic: 1.0
-    stills: 1.0
-    augment:
-      search_size: {search}
-  val:
-    root: {val}
-"""
 SEARCH_SIZES = {'siamfc': 191, 'siamrpn': 255}
 OUTPUTS = {'best.pt', 'best_weights.pt', 'config.yaml', 'epochs.csv', 'last.pt',
            'loss_curve.png', 'steps.csv'}
 
 
-def write_config(root: Path, tracker: str = 'siamfc', epochs: int = 1) -> Path:
+def write_config(root: Path, tracker: str = 'siamfc', epochs: int = 1, **fields) -> Path:
+    """Eight synthetic and still pairs a epoch in batches of 4, validated on a tiny OTB clip."""
     if not (root / 'media').is_dir():
         write_media(root)
         write_otb(root)
-    path = root / f'{tracker}_{epochs}.yaml'
-    path.write_text(CONFIG.format(tracker=tracker, epochs=epochs, out=root / 'runs',
-                                  cache=root, search=SEARCH_SIZES[tracker], val=root / 'otb'))
-    return path
+    fields = {'backbone': 'alexnet', 'pairs_per_epoch': 8, 'batch_size': 4, 'lr_start': 1e-2,
+              'data': {'stills': 1.0, 'augment': {'search_size': SEARCH_SIZES[tracker]}},
+              'val': {'root': str(root / 'otb')}, **fields}
+    return write_train_config(root, f'{tracker}_{epochs}.yaml', name='tiny_ddp',
+                              tracker=tracker, epochs=epochs, **fields)
 
 
 def free_port() -> int:
@@ -144,22 +124,15 @@ def test_two_processes_train_the_weights_of_one(run_fixture, request, tmp_path):
     assert [row[2] for row in logged] == pytest.approx([row[2] for row in expected], rel=1e-4)
 
 
-THAW = """\
-  backbone: mobilenetv2
-  input: imagenet
-  freeze_trunk: true
-  epochs: 2
-  unfreeze: {epoch: 1, stages: 1, lr_scale: 0.1}
-"""
+THAW = {'backbone': 'mobilenetv2', 'input': 'imagenet', 'freeze_trunk': True,
+        'unfreeze': {'epoch': 1, 'stages': 1, 'lr_scale': 0.1},
+        'data': {'stills': 1.0, 'augment': {'search_size': 127}}}
 
 
 def test_two_processes_thaw_the_upper_stage_like_one(tmp_path):
     """`unfreeze` under DDP: the stage that thaws at epoch 1 joins the synchronised
     parameters (the network is wrapped again) and trains as in one process."""
-    text = write_config(tmp_path).read_text()
-    text = text.replace('  backbone: alexnet\n', '').replace('  epochs: 1\n', THAW)
-    config = tmp_path / 'thaw.yaml'
-    config.write_text(text.replace('search_size: 191', 'search_size: 127'))
+    config = write_config(tmp_path, epochs=2, **THAW)
     result = torchrun(config, tmp_path / 'two')
     assert result.returncode == 0, result.stdout + result.stderr
     train = load_train_config(config)
@@ -306,8 +279,7 @@ def test_world_comes_from_the_torchrun_environment():
 @pytest.mark.parametrize('value, mode', [('bf16', 'bf16'), ('fp16', 'fp16'), ('none', 'none'),
                                          ('true', 'fp16'), ('false', 'none')])
 def test_amp_modes_and_the_older_booleans(tmp_path, value, mode):
-    path = write_config(tmp_path)
-    path.write_text(path.read_text() + f'  amp: {value}\n')
+    path = write_config(tmp_path, amp=yaml.safe_load(value))
     config = load_train_config(path)
     assert config.amp == mode
     assert amp_dtype(config.amp, torch.device('cpu')) is None   # the CPU ignores amp
@@ -316,7 +288,6 @@ def test_amp_modes_and_the_older_booleans(tmp_path, value, mode):
 
 
 def test_unknown_amp_mode_is_an_error(tmp_path):
-    path = write_config(tmp_path)
-    path.write_text(path.read_text() + '  amp: fp8\n')
+    path = write_config(tmp_path, amp='fp8')
     with pytest.raises(TrainConfigError, match="amp must be one of bf16, fp16, none"):
         load_train_config(path)

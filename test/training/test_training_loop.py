@@ -1,6 +1,5 @@
 """The trainer on tiny generated media: loss goes down, checkpoints, resume, config errors."""
 import argparse
-import textwrap
 
 import pytest
 import torch
@@ -15,39 +14,16 @@ from siam_tracker_ros.training.models import build_net
 from siam_tracker_ros.training.schedule import epoch_lr
 from siam_tracker_ros.training.trainer import Trainer
 
-from tiny_data import write_media
+from tiny_data import write_media, write_train_config
 
-CONFIG = """\
-train:
-  name: tiny
-  tracker: siamfc
-  backbone: alexnet
-  device: cpu
-  threads: 1
-  epochs: {epochs}
-  pairs_per_epoch: 4
-  batch_size: 2
-  optimizer: {optimizer}
-  lr_start: {lr}
-  lr_end: 1.0e-4
-  out_dir: {out}
-  data:
-    cache_dir: {cache}
-    synthetic: 1.0
-    stills: 1.0
-    augment:
-      search_size: 191
-"""
-
-
-def write_config(tmp_path, epochs=2, optimizer='sgd', lr=1e-2, extra='') -> str:
+def write_config(tmp_path, epochs=2, optimizer='sgd', lr=1e-2, **fields) -> str:
+    """A tiny siamfc/AlexNet run on the written media (synthetic and still pairs)."""
     if not (tmp_path / 'media').is_dir():
         write_media(tmp_path)
-    text = CONFIG.format(epochs=epochs, optimizer=optimizer, lr=lr, out=tmp_path / 'runs',
-                         cache=tmp_path) + textwrap.indent(extra, '  ')
-    path = tmp_path / f'tiny_{epochs}_{optimizer}.yaml'
-    path.write_text(text)
-    return str(path)
+    fields = {'backbone': 'alexnet', 'pairs_per_epoch': 4, 'lr_end': 1e-4,
+              'data': {'stills': 1.0, 'augment': {'search_size': 191}}, **fields}
+    return str(write_train_config(tmp_path, f'tiny_{epochs}_{optimizer}.yaml', epochs=epochs,
+                                  optimizer=optimizer, lr_start=lr, **fields))
 
 
 def test_short_run_lowers_loss_on_fixed_batch(tmp_path):
@@ -97,7 +73,7 @@ def test_resume_continues_the_schedule(tmp_path):
 
 
 def test_unknown_key_fails_before_training(tmp_path, capsys):
-    path = write_config(tmp_path, extra='learning_rate: 0.1\n')
+    path = write_config(tmp_path, learning_rate=0.1)
     with pytest.raises(TrainConfigError, match='learning_rate'):
         load_train_config(path)
     parser = argparse.ArgumentParser()
@@ -109,11 +85,8 @@ def test_unknown_key_fails_before_training(tmp_path, capsys):
 
 
 def test_missing_paths_name_themselves(tmp_path):
-    text = CONFIG.format(epochs=1, optimizer='sgd', lr=0.01, out=tmp_path, cache=tmp_path)
-    text = text.replace('    augment:\n      search_size: 191\n',
-                        '    datasets:\n      - {layout: got10k, root: /no/such/got10k}\n')
-    path = tmp_path / 'missing.yaml'
-    path.write_text(text)
+    path = write_train_config(tmp_path, 'missing.yaml', data={
+        'stills': 1.0, 'datasets': [{'layout': 'got10k', 'root': '/no/such/got10k'}]})
     with pytest.raises(TrainConfigError, match=str(tmp_path / 'media')):
         Trainer(load_train_config(path), progress=False)
     write_media(tmp_path)

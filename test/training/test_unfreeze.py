@@ -8,12 +8,8 @@ from siam_tracker_ros.training.trainer import Trainer
 
 from test_training_loop import write_config
 
-MOBILENET = """\
-backbone: mobilenetv2
-input: imagenet
-freeze_trunk: true
-unfreeze: {epoch: 1, stages: 1, lr_scale: 0.1}
-"""
+MOBILENET = {'backbone': 'mobilenetv2', 'input': 'imagenet', 'freeze_trunk': True,
+             'unfreeze': {'epoch': 1, 'stages': 1, 'lr_scale': 0.1}}
 
 
 def snapshot(module) -> dict:
@@ -25,7 +21,7 @@ def changed(before: dict, module) -> set:
 
 
 def test_upper_stage_trains_only_after_its_epoch_at_its_rate(tmp_path):
-    config = load_train_config(write_config(tmp_path, epochs=2, extra=MOBILENET))
+    config = load_train_config(write_config(tmp_path, epochs=2, **MOBILENET))
     trainer = Trainer(config, tmp_path / 'run', progress=False)
     low, high = trunk_modules(trainer.net)
     start_low, start_high = snapshot(low), snapshot(high)
@@ -44,7 +40,7 @@ def test_upper_stage_trains_only_after_its_epoch_at_its_rate(tmp_path):
 
 
 def test_resume_thaws_again(tmp_path):
-    config = load_train_config(write_config(tmp_path, epochs=2, extra=MOBILENET))
+    config = load_train_config(write_config(tmp_path, epochs=2, **MOBILENET))
     first = Trainer(config, tmp_path / 'run', progress=False)
     first.out.mkdir(parents=True)
     first.finish_epoch(0, first.train_epoch(0), float('nan'), 0.0)
@@ -57,9 +53,9 @@ def test_resume_thaws_again(tmp_path):
 def test_unfreeze_needs_a_frozen_trunk_and_enough_stages(tmp_path):
     with pytest.raises(TrainConfigError, match='freeze_trunk'):
         load_train_config(write_config(
-            tmp_path, extra=MOBILENET.replace('freeze_trunk: true', 'freeze_trunk: false')))
+            tmp_path, **{**MOBILENET, 'freeze_trunk': False}))
     config = load_train_config(write_config(
-        tmp_path, extra=MOBILENET.replace('stages: 1', 'stages: 3')))
+        tmp_path, **{**MOBILENET, 'unfreeze': {'epoch': 1, 'stages': 3, 'lr_scale': 0.1}}))
     with pytest.raises(TrainConfigError, match='stages 3'):
         Trainer(config, tmp_path / 'run', progress=False)
     assert len(trunk_modules(build_net(config))) == 2

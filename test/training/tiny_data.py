@@ -1,10 +1,16 @@
-"""Tiny media folders and datasets in their real layouts, written into a tmp_path."""
+"""Tiny media folders, datasets in their real layouts and training configs, written into a
+tmp_path; `siam_track` runs the command-line tool of this source tree."""
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
+import yaml
 
 FRAME_SIZE = (240, 320)
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def textured(rng, height, width) -> np.ndarray:
@@ -106,3 +112,44 @@ def write_ilsvrc_vid(root: Path, count: int = 6) -> Path:
         (anno / f'{index:06d}.xml').write_text(
             VID_XML.format(folder=snippet, name=f'{index:06d}', objects=objects))
     return Path(root)
+
+
+def train_config(root: Path, **fields) -> dict:
+    """A tiny `train:` config: one CPU epoch of two synthetic pairs from `root/media` (see
+    write_media), output in `root/runs`. `fields` override train fields; a dict merges into
+    the default's dict at any depth, None removes a field."""
+    root = Path(root)
+    train = {'name': 'tiny', 'tracker': 'siamfc', 'device': 'cpu', 'threads': 1, 'epochs': 1,
+             'pairs_per_epoch': 2, 'batch_size': 2, 'optimizer': 'sgd', 'lr_start': 1e-3,
+             'lr_end': 1e-3, 'out_dir': str(root / 'runs'),
+             'data': {'cache_dir': str(root), 'synthetic': 1.0}}
+    return {'train': _merged(train, fields)}
+
+
+def _merged(base: dict, changes: dict) -> dict:
+    merged = dict(base)
+    for key, value in changes.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = _merged(base[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def write_train_config(root: Path, filename: str = 'train.yaml', **fields) -> Path:
+    """`train_config(root, **fields)` written to `root/filename`."""
+    path = Path(root) / filename
+    path.write_text(yaml.safe_dump(train_config(root, **fields), sort_keys=False))
+    return path
+
+
+def siam_track(*args, env=None) -> str:
+    """`siam-track ARGS` of this source tree in a child process; its stdout (fails on an error
+    exit). `env`: variables added to the environment."""
+    result = subprocess.run([sys.executable, '-m', 'siam_tracker_ros.cli.main', *args],
+                            cwd=REPO_ROOT, env={**os.environ, **(env or {})},
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
