@@ -192,8 +192,8 @@ class LifecycleTrackerNode(LifecycleNodeMixin, TrackerNode):
     def _guard_transitions(self):
         """Refuse a transition the current state does not offer, with one clear log line.
 
-        rclpy before ros2/rclpy#1319 (2024; Humble's) raised out of the executor on such a
-        request, killing the node; later versions log only the transition's number.
+        rclpy without ros2/rclpy#1319 (2024) raises out of the executor on such a request, which
+        kills the node (ros2/rclpy#1209, reported on Humble); later rclpy logs only its number.
         """
         service = next(s for s in self.services if s.srv_type is ChangeState)
         change_state = service.callback
