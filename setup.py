@@ -27,5 +27,6 @@ setup(
     entry_points={'console_scripts': [
         'siam-track = siam_tracker_ros.cli.main:main',
         'tracker_node = siam_tracker_ros.ros.tracker_node:main',
+        'tracker_lifecycle_node = siam_tracker_ros.ros.lifecycle_node:main',
     ]},
 )

@@ -6,6 +6,8 @@ Parameters come from `params_file` (default: the installed config/tracker.yaml).
 weights and device arguments override it only when given: left empty (their default), the
 params file's values hold. The node subscribes `image` (raw) or `image/compressed`
 (image_transport: compressed in the params file); both are remapped under the `image` argument.
+`lifecycle:=true` runs the managed node (tracker_lifecycle_node) instead: it starts
+unconfigured and waits for a lifecycle manager or `ros2 lifecycle set` (docs/ros.md).
 Checked in CI without launch_ros: test/ros/test_ros_launch.py.
 """
 import os
@@ -29,7 +31,9 @@ ARGUMENTS = {
     'image': ('image', 'input image topic (image/compressed follows it)'),
     'namespace': ('', 'namespace of the node'),
     'params_file': (CONFIG, 'node parameters file (see config/tracker.yaml)'),
+    'lifecycle': ('false', 'true: the managed (lifecycle) node, started unconfigured'),
 }
+EXECUTABLES = {'false': 'tracker_node', 'true': 'tracker_lifecycle_node'}
 
 
 def generate_launch_description():
@@ -44,9 +48,12 @@ def _tracker_node(context):
     given = {name: LaunchConfiguration(name).perform(context) for name in OVERRIDES}
     overrides = {name: value for name, value in given.items() if value}
     image = LaunchConfiguration('image').perform(context)
+    lifecycle = LaunchConfiguration('lifecycle').perform(context).lower()
+    if lifecycle not in EXECUTABLES:
+        raise ValueError(f"lifecycle must be 'true' or 'false', got {lifecycle!r}")
     return [Node(
         package='siam_tracker_ros',
-        executable='tracker_node',
+        executable=EXECUTABLES[lifecycle],
         name='siam_tracker',
         namespace=LaunchConfiguration('namespace').perform(context),
         parameters=[LaunchConfiguration('params_file').perform(context)]

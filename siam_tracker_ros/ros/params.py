@@ -87,11 +87,15 @@ class ParameterTypeError(ValueError):
     """A parameter given (params file or -p) with the wrong type; the message names it."""
 
 
-def _declare(node, name: str, default, description: str):
-    """declare_parameter, with rclpy's type error turned into one clear ParameterTypeError."""
+def _declare(node, name: str, default, description: str, read_only: bool):
+    """declare_parameter, with rclpy's type error turned into one clear ParameterTypeError;
+    the current value when already declared (a lifecycle node configured again)."""
+    if node.has_parameter(name):
+        return node.get_parameter(name).value
     try:
         return node.declare_parameter(
-            name, default, ParameterDescriptor(description=description, read_only=True)).value
+            name, default,
+            ParameterDescriptor(description=description, read_only=read_only)).value
     except ParameterException as err:
         kind = type(default).__name__
         raise ParameterTypeError(
@@ -99,18 +103,27 @@ def _declare(node, name: str, default, description: str):
             f'rclpy: {err}') from None
 
 
-def declare_node_params(node) -> NodeParams:
-    """Declare every node parameter on `node` and return their values.
+def declare_node_params(node, read_only: bool = True) -> NodeParams:
+    """Declare every node parameter on `node` and return their values (`read_only` False: a
+    lifecycle node, whose parameters may change while it is unconfigured).
 
     Raises:
         ValueError: a value of the wrong type (ParameterTypeError) or out of its allowed set or
             range.
     """
-    defaults = {name: default for name, (default, _) in PARAMETERS.items()}
-    defaults['tracker'] = default_tracker(find_config_dir())
-    values = {name: _declare(node, name, defaults[name], text)
-              for name, (_, text) in PARAMETERS.items()}
-    return NodeParams(**values)
+    return NodeParams(**{name: declare_node_param(node, name, read_only) for name in PARAMETERS})
+
+
+def declare_node_param(node, name: str, read_only: bool = True):
+    """Declare one of PARAMETERS on `node` and return its value.
+
+    Raises:
+        ParameterTypeError: a value of the wrong type.
+    """
+    default, description = PARAMETERS[name]
+    if name == 'tracker':
+        default = default_tracker(find_config_dir())
+    return _declare(node, name, default, description, read_only)
 
 
 def find_config_dir() -> Path:
@@ -125,7 +138,7 @@ def find_config_dir() -> Path:
     return config_dir()
 
 
-def declare_tracker_params(node, tracker: str, config_path) -> dict:
+def declare_tracker_params(node, tracker: str, config_path, read_only: bool = True) -> dict:
     """Declare `<tracker>.<field>` for every config field; return the fields that differ.
 
     Defaults are the values in `config_path` (config/<tracker>.yaml), so the returned
@@ -142,7 +155,7 @@ def declare_tracker_params(node, tracker: str, config_path) -> dict:
         if isinstance(default, list) and not default:
             continue  # an empty list has no ROS parameter type
         value = _declare(node, f'{tracker}.{field}', default,
-                         f'{entry.config_class.__name__}.{field} ({config_path})')
+                         f'{entry.config_class.__name__}.{field} ({config_path})', read_only)
         if isinstance(value, (list, tuple)) or hasattr(value, 'tolist'):
             value = list(value)
         if value != default:

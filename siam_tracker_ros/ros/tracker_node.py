@@ -56,15 +56,22 @@ class TrackerNode(Node):
 
     def __init__(self, node_name='siam_tracker', **kwargs):
         super().__init__(node_name, **kwargs)
-        self._params = declare_node_params(self)
+        self._configure()
+        self._create_outputs_and_services()
+        self._start_worker()
+        self._create_input()
+        self._log_ready()
+
+    def _configure(self, read_only=True):
+        """Read the parameters and build the main tracker (loading its weights)."""
+        self._params = declare_node_params(self, read_only)
         self._config_dir = find_config_dir()
         overrides = declare_tracker_params(self, self._params.tracker,
-                                           self._config_path(self._params.tracker))
+                                           self._config_path(self._params.tracker), read_only)
         set_threads(self._params.threads)
         self._trackers = {}
         self._trackers_lock = threading.Lock()  # service callbacks run concurrently
         self._get_tracker(self._params.tracker, overrides)
-        self._frames = FrameStore(self._params.buffer_length)
         compressed = self._params.image_transport == 'compressed'
         self._msg_type = CompressedImage if compressed else Image
         self._decode = (functools.partial(conversions.compressed_to_rgb,
@@ -73,26 +80,32 @@ class TrackerNode(Node):
         self._topic = 'image/compressed' if compressed else 'image'
         self._ids = itertools.count(1)
         self._last_logged = {}
-        self._create_interfaces()
+
+    def _start_worker(self):
+        """A fresh frame buffer and the worker thread that tracks on it."""
+        self._frames = FrameStore(self._params.buffer_length)
         self._worker = TrackingWorker(self._frames, self._decode, self._publish, self._report)
         self._worker.start()
+
+    def _log_ready(self):
         self.get_logger().info(
             f'{self._params.tracker} ready on {self._sub.topic_name} '
             f'({self._params.image_transport}, qos {self._params.qos}); '
             f'call {self.get_fully_qualified_name()}/init_target')
 
-    def _create_interfaces(self):
+    def _create_outputs_and_services(self):
+        """The publishers, the services and the callback groups."""
         self._image_group = MutuallyExclusiveCallbackGroup()
         # Reentrant: each request is taken and matched to its frame as soon as it arrives, even
         # while earlier ones wait for the worker (a request that waited behind others in the DDS
         # queue could find its frame gone from the ring: 'stamp too old').
         self._service_group = ReentrantCallbackGroup()
         # Small messages: a deep history lets a briefly stalled controller still get every one.
-        self._det_pub = self.create_publisher(Detection2D, '~/detection', OUTPUT_DEPTH)
-        self._status_pub = self.create_publisher(TrackerStatus, '~/status', OUTPUT_DEPTH)
+        self._det_pub = self._output(Detection2D, '~/detection', OUTPUT_DEPTH)
+        self._status_pub = self._output(TrackerStatus, '~/status', OUTPUT_DEPTH)
         self._debug_pub = None
         if self._params.publish_debug_image:
-            self._debug_pub = self.create_publisher(Image, '~/debug_image', 2)
+            self._debug_pub = self._output(Image, '~/debug_image', 2)
         requests = QoSProfile(history=HistoryPolicy.KEEP_LAST,
                               depth=max(REQUEST_QUEUE_DEPTH, self._params.max_pending_requests),
                               reliability=ReliabilityPolicy.RELIABLE,
@@ -105,8 +118,16 @@ class TrackerNode(Node):
         self._reset_srv = self.create_service(Trigger, '~/reset', self._reset_cb,
                                               qos_profile=requests,
                                               callback_group=self._service_group)
+
+    def _output(self, msg_type, topic, depth):
+        """A publisher of the node's outputs (the lifecycle node makes lifecycle publishers)."""
+        return self.create_publisher(msg_type, topic, depth)
+
+    def _create_input(self):
+        """The image subscription, and with qos auto the timer that re-matches its QoS."""
         self._sub, self._reliability = None, None
         self._subscribe(qos.choose_reliability(self._params.qos, []))
+        self._qos_timer = None
         if self._params.qos == 'auto':
             self._qos_timer = self.create_timer(self._params.qos_recheck_period,
                                                 self._match_qos_cb,
@@ -369,6 +390,12 @@ def _ignore_signal(signum, frame):
 
 def main(args=None):
     """Run the node until SIGINT/SIGTERM; exit code 1 on a configuration error."""
+    run(TrackerNode, args)
+
+
+def run(node_class, args=None):
+    """Run a `node_class` (TrackerNode or the lifecycle node) until SIGINT/SIGTERM or until it
+    shuts its context down; exit code 1 on a configuration error."""
     # The executor threads wait for the GIL while the worker runs Python between torch ops;
     # a 1 ms switch interval (default 5 ms) keeps image callbacks up with the camera.
     sys.setswitchinterval(GIL_SWITCH_S)
@@ -382,7 +409,7 @@ def main(args=None):
     node, executor = None, None
     code = 0
     try:
-        node = TrackerNode()
+        node = node_class()
         # One thread for images and the QoS timer, one per request being served, one spare.
         executor = MultiThreadedExecutor(num_threads=node.max_pending_requests + 2)
         executor.add_node(node)

@@ -14,6 +14,7 @@ from rostest_support import Client, load_sequence
 
 SHARE = installed_prefix() / 'share' / 'siam_tracker_ros'
 EXECUTABLE = installed_prefix() / 'lib' / 'siam_tracker_ros' / 'tracker_node'
+LIFECYCLE_EXECUTABLE = EXECUTABLE.with_name('tracker_lifecycle_node')
 
 
 @pytest.fixture(scope='module')
@@ -43,7 +44,8 @@ def _node(description, overrides):
 def test_description(description):
     declared = {d.args[0] for d in description.args[0]
                 if isinstance(d, launch_stubs.DeclareLaunchArgument)}
-    assert {'tracker', 'weights', 'device', 'image', 'namespace', 'params_file'} <= declared
+    assert {'tracker', 'weights', 'device', 'image', 'namespace', 'params_file',
+            'lifecycle'} <= declared
     node, context = _node(description, {})
     kwargs = node.kwargs
     assert (kwargs['package'], kwargs['executable'], kwargs['name']) == (
@@ -54,6 +56,16 @@ def test_description(description):
     node, _ = _node(description, {'weights': 'none', 'device': 'cpu'})
     assert node.kwargs['parameters'][1] == {'weights': 'none', 'device': 'cpu'}
     assert EXECUTABLE.is_file()
+
+
+def test_lifecycle_argument_selects_the_managed_node(description):
+    for value in ('true', 'True'):
+        node, _ = _node(description, {'lifecycle': value})
+        assert node.kwargs['executable'] == 'tracker_lifecycle_node'
+        assert node.kwargs['name'] == 'siam_tracker'
+    assert LIFECYCLE_EXECUTABLE.is_file()
+    with pytest.raises(ValueError, match="lifecycle must be 'true' or 'false', got 'yes'"):
+        _node(description, {'lifecycle': 'yes'})
 
 
 def test_launch_command_runs_the_node(description, start_node, sot_dir, tmp_path, ros_session):
