@@ -1,12 +1,13 @@
 """The cost of each extra target: several targets on the same real frames, their search crops in
-one network batch (`track_many`) against one target at a time, per tracked frame.
+one network batch (`track_many`, the node's `targets_per_batch: 0`) against one target at a
+time (`targets_per_batch: 1`), per tracked frame.
 
     python benchmarks/multi_target.py [--tracker siamfc] [--targets 1,2,4,8] [--frames 30]
         [--threads 1] [--sequence ../shared/data/sot/otb_DragonBaby]
 
 Targets: the sequence's first ground-truth box and copies of it moved across the frame. Both
-ways run on each frame in turn (their times share the machine's load); the table gives medians
-in ms per frame. Paste the printed table into docs/ros.md with the CPU it names.
+ways run on each frame, in alternating order (their times share the machine's load); the
+table gives medians in ms per frame. Paste the printed table into docs/ros.md with the CPU it names.
 """
 import argparse
 import platform
@@ -50,16 +51,31 @@ def time_targets(tracker, frames, boxes) -> tuple:
     """Median ms per frame (batched, one at a time) over `frames` for targets at `boxes`."""
     batched = [tracker.start_target(frames[0], box) for box in boxes]
     alone = [tracker.start_target(frames[0], box) for box in boxes]
+    calls = {'batched': lambda frame: tracker.track_many(frame, batched),
+             'alone': lambda frame: [tracker.track_many(frame, [t]) for t in alone]}
     times = {'batched': [], 'alone': []}
-    for frame in frames[1:]:
-        start = time.perf_counter()
-        tracker.track_many(frame, batched)
-        times['batched'].append(time.perf_counter() - start)
-        start = time.perf_counter()
-        for target in alone:
-            tracker.track_many(frame, [target])
-        times['alone'].append(time.perf_counter() - start)
+    for index, frame in enumerate(frames[1:]):
+        for way in sorted(calls, reverse=index % 2 == 1):  # alternate which goes first
+            start = time.perf_counter()
+            calls[way](frame)
+            times[way].append(time.perf_counter() - start)
     return tuple(1e3 * statistics.median(times[k]) for k in ('batched', 'alone'))
+
+
+def search_per_crop(tracker, frame, box, sizes=(3, 6, 12, 24), repeats=4) -> dict:
+    """Median ms per crop of the search branch alone, 24 real search crops run in batches of
+    each size (alternating sizes, so they share the machine's load)."""
+    target = tracker.start_target(frame, box)
+    with tracker.holding(target):
+        crops = np.concatenate([tracker.search_crops(frame)] * (max(sizes) // 3))
+    runner, times = tracker.runner(), {size: [] for size in sizes}
+    for _ in range(repeats):
+        for size in sizes:
+            start = time.perf_counter()
+            for first in range(0, len(crops), size):
+                runner.search(crops[first:first + size])
+            times[size].append((time.perf_counter() - start) / len(crops))
+    return {size: 1e3 * statistics.median(t) for size, t in times.items()}
 
 
 def main() -> None:
@@ -83,15 +99,20 @@ def main() -> None:
     print(f'{args.tracker} ({Path(tracker.weights_path or "random init").name}), '
           f'{tracker.device}, {args.threads} thread(s), {cpu_name()}; {args.sequence.name}, '
           f'{args.frames} frames, median ms per frame')
-    print('| targets | one at a time | batched | batched, per extra target | speed-up |')
-    print('|---|---|---|---|---|')
-    first = None
+    print('| targets | one at a time | one batch | extra target, one at a time | '
+          'extra target, one batch | one batch / one at a time |')
+    print('|---|---|---|---|---|---|')
+    single = None
     for count in counts:
         batched, alone = time_targets(tracker, frames, start_boxes(frames[0], box, count))
-        first = batched if first is None else first
-        extra = f'{(batched - first) / (count - 1):.1f}' if count > 1 else '-'
-        print(f'| {count} | {alone:.1f} | {batched:.1f} | {extra} | {alone / batched:.2f}x |')
-
+        single = single or (batched, alone)
+        extra = [f'{(t - t1) / (count - 1):.1f}' if count > 1 else '-'
+                 for t, t1 in zip((alone, batched), single[::-1])]
+        print(f'| {count} | {alone:.1f} | {batched:.1f} | {extra[0]} | {extra[1]} | '
+              f'{batched / alone:.2f} |')
+    per_crop = search_per_crop(tracker, frames[0], box)
+    print('\nsearch branch alone, ms per crop: ' + ', '.join(
+        f'{ms:.1f} in batches of {size}' for size, ms in per_crop.items()))
 
 if __name__ == '__main__':
     main()

@@ -79,7 +79,7 @@ class TrackerNode(Node):
         self._last_logged = {}
         self._create_interfaces()
         self._worker = TrackingWorker(self._frames, self._decode, self._publish, self._report,
-                                      self._params.max_targets)
+                                      self._params.max_targets, self._params.targets_per_batch)
         self._worker.start()
         self.get_logger().info(
             f'{self._params.tracker} ready on {self._sub.topic_name} '

@@ -99,11 +99,13 @@ class TrackingWorker:
         publish: called with a Processed for every processed frame and every state change.
         report: called with (kind, text) for input errors (the node throttles the log).
         max_targets: targets tracked at once; with 1, an init of a new id replaces the target.
+        targets_per_batch: most targets in one network batch (0: all of a tracker's targets).
     """
 
-    def __init__(self, frames: FrameStore, decode, publish, report, max_targets: int = 1):
+    def __init__(self, frames: FrameStore, decode, publish, report, max_targets: int = 1,
+                 targets_per_batch: int = 0):
         self._frames, self._decode, self._publish, self._report = frames, decode, publish, report
-        self._max_targets = max_targets
+        self._max_targets, self._targets_per_batch = max_targets, targets_per_batch
         self._jobs = []
         self._jobs_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -234,7 +236,7 @@ class TrackingWorker:
         for target in targets:
             target.last_seq = frame.seq
         outputs = []
-        for batch in batches(targets):
+        for batch in batches(targets, self._targets_per_batch):
             outputs += self._track(batch, image)
         if outputs:
             self._emit(frame, image, outputs, dropped, (time.perf_counter() - start) * 1e3)
@@ -276,16 +278,14 @@ class TrackingWorker:
             self._report('publish', f'publish failed: {type(err).__name__}: {err}')
 
 
-def batches(targets: list) -> list:
-    """`targets` grouped for `track_many`: those of one tracker together when it batches
-    targets (`batch_targets`), else one by one."""
+def batches(targets: list, size: int = 0) -> list:
+    """`targets` grouped for `track_many`: those of one tracker together (at most `size` per
+    group; 0: all) when it batches targets (`batch_targets`), else one by one."""
     groups = {}
     for target in targets:
         groups.setdefault(id(target.tracker), []).append(target)
     result = []
     for group in groups.values():
-        if getattr(group[0].tracker, 'batch_targets', False):
-            result.append(group)
-        else:
-            result.extend([target] for target in group)
+        step = (size or len(group)) if getattr(group[0].tracker, 'batch_targets', False) else 1
+        result.extend(group[i:i + step] for i in range(0, len(group), step))
     return result

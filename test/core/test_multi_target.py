@@ -104,3 +104,18 @@ def test_a_target_never_started_is_refused(clip):
     broken.state = None
     with pytest.raises(TrackerStateError):
         tracker.track_many(frames[1], [started, broken])
+
+
+def test_the_node_worker_batches_the_targets_of_one_tracker():
+    from siam_tracker_ros.ros.worker import TrackedTarget, batches
+    siamfc, dsiam = make('siamfc'), build_tracker('dsiam', device='cpu')
+    targets = [TrackedTarget(f'fc{k}', siamfc, None, 0) for k in range(5)]
+    targets[2:2] = [TrackedTarget(f'ds{k}', dsiam, None, 0) for k in range(2)]
+
+    def ids(groups):
+        return [[t.target_id for t in group] for group in groups]
+
+    fc = [f'fc{k}' for k in range(5)]
+    assert ids(batches(targets)) == [fc, ['ds0'], ['ds1']], 'dsiam: one target at a time'
+    assert ids(batches(targets, 2)) == [fc[:2], fc[2:4], fc[4:], ['ds0'], ['ds1']]
+    assert ids(batches(targets, 1)) == [[i] for i in fc + ['ds0', 'ds1']]

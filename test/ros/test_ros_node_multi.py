@@ -122,6 +122,8 @@ def test_replace_remove_and_reset(node, client, clip):
         removed.message)
     again = client.remove_target('a')
     assert not again.success and "no target 'a'" in again.message, again.message
+    bad = client.remove_target('b\x07')
+    assert not bad.success and 'target_id holds control characters' in bad.message, bad.message
     _, status_arrays = client.arrays()
     idle = [s for a in status_arrays for s in a.statuses if s.state == IDLE]
     assert [s.target_id for s in idle] == ['a'], 'one IDLE status for the removed target'
