@@ -182,13 +182,21 @@ class NetworkRunner:
         with torch.inference_mode():
             return self._respond(kernel, self.inputs(patches).to(self.input_dtype))
 
+    def head(self, kernel, features):
+        """The head on a kernel and search features as `search` returns them (e.g. a slice of
+        a batch holding several targets' crops)."""
+        with torch.inference_mode():
+            return self._head(kernel, features)
+
     def _search_head(self, kernel, x):
+        return self._head(kernel, self.net.search(x))
+
+    def _head(self, kernel, features):
         """The head in fp32 on the (possibly bf16/fp16) kernel and features: maps rounded to
         bf16 break near-ties of the decoders' argmax far more often than bf16 features do
         (docs/trackers/siamfc.md, "bf16 agreement")."""
         to_fp32 = floats_to(torch.float32)
-        return self.head_net.head(map_tensors(to_fp32, kernel),
-                                  map_tensors(to_fp32, self.net.search(x)))
+        return self.head_net.head(map_tensors(to_fp32, kernel), map_tensors(to_fp32, features))
 
 
 def reduced_precision(net: nn.Module, dtype, sample: Optional[torch.Tensor]):

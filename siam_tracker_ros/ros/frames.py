@@ -104,13 +104,15 @@ class FrameStore:
     def start(self, init_frame: Frame) -> list:
         """Begin tracking from `init_frame`: returns the buffered frames received after it.
 
-        The returned frames are processed in order (catch-up); the newest-frame slot is cleared
-        so tracking then continues with frames that arrive afterwards.
+        The returned frames are processed in order (catch-up); when nothing was tracked yet,
+        the newest-frame slot is cleared so tracking then continues with frames that arrive
+        afterwards (while other targets are tracked it stays for them).
         """
         with self._lock:
+            if not self._active:
+                self._pending = None
+                self._dropped = 0
             self._active = True
-            self._pending = None
-            self._dropped = 0
             return [f for f in self._ring if f.seq > init_frame.seq]
 
     def stop(self):

@@ -41,6 +41,10 @@ PARAMETERS = {
                                       'its header (checked before decoding)'),
     'max_pending_requests': (64, 'service requests served at once; more at once are answered '
                                  "at once with 'refused: busy'"),
+    'max_targets': (1, 'targets tracked at once (InitTarget with a new target_id adds one); '
+                       'with 1, a new init replaces the target'),
+    'targets_per_batch': (0, 'most targets whose search crops share one network batch (0: all '
+                             'targets of a tracker; 1: one at a time, faster on a CPU)'),
 }
 
 
@@ -64,6 +68,8 @@ class NodeParams:
     error_log_period: float
     max_image_pixels: int
     max_pending_requests: int
+    max_targets: int
+    targets_per_batch: int
 
     def __post_init__(self):
         if self.image_transport not in TRANSPORTS:
@@ -76,9 +82,11 @@ class NodeParams:
         if self.qos not in QOS_MODES:
             raise ValueError(f'qos must be one of {QOS_MODES}, got {self.qos!r}')
         for name in ('threads', 'qos_depth', 'buffer_length', 'max_image_pixels',
-                     'max_pending_requests'):
+                     'max_pending_requests', 'max_targets'):
             if getattr(self, name) < 1:
                 raise ValueError(f'{name} must be >= 1, got {getattr(self, name)}')
+        if self.targets_per_batch < 0:
+            raise ValueError(f'targets_per_batch must be >= 0, got {self.targets_per_batch}')
         if self.init_stamp_tolerance < 0 or self.qos_recheck_period <= 0:
             raise ValueError('init_stamp_tolerance must be >= 0 and qos_recheck_period > 0')
 

@@ -1,9 +1,12 @@
-"""`tracker_node`: Siamese single-object tracking as a ROS 2 node (docs/ros.md).
+"""`tracker_node`: Siamese object tracking as a ROS 2 node (docs/ros.md).
 
 Subscribes `image` (sensor_msgs/Image) or `image/compressed`, serves `~/init_target`
-(siam_tracker_ros/InitTarget, stamp-matched) and `~/reset` (std_srvs/Trigger), publishes
-`~/detection` (vision_msgs/Detection2D), `~/status` (siam_tracker_ros/TrackerStatus) and
-optionally `~/debug_image`. Inference runs in a worker thread on the newest frame only.
+(siam_tracker_ros/InitTarget, stamp-matched), `~/remove_target` (siam_tracker_ros/RemoveTarget)
+and `~/reset` (std_srvs/Trigger), publishes per target `~/detection` (vision_msgs/Detection2D)
+and `~/status` (siam_tracker_ros/TrackerStatus), per frame `~/detections`
+(vision_msgs/Detection2DArray) and `~/statuses` (siam_tracker_ros/TrackerStatusArray), and
+optionally `~/debug_image`. Up to `max_targets` targets; inference runs in a worker thread on
+the newest frame only.
 """
 import ctypes
 import functools
@@ -23,7 +26,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 from std_srvs.srv import Trigger
-from vision_msgs.msg import Detection2D
+from vision_msgs.msg import Detection2D, Detection2DArray
 
 from siam_tracker_ros.detection_mapping import ns_to_stamp, stamp_to_ns
 from siam_tracker_ros.build import build_tracker
@@ -32,10 +35,11 @@ from siam_tracker_ros.registry import get_entry
 from siam_tracker_ros.ros import conversions, qos
 from siam_tracker_ros.ros.debug import draw_result
 from siam_tracker_ros.ros.frames import FrameStore
-from siam_tracker_ros.ros.interfaces import InitTarget, TrackerStatus
+from siam_tracker_ros.ros.interfaces import (InitTarget, RemoveTarget, TrackerStatus,
+                                             TrackerStatusArray)
 from siam_tracker_ros.ros.params import (declare_node_params, declare_tracker_params,
                                          find_config_dir)
-from siam_tracker_ros.ros.worker import InitJob, ResetJob, TrackingWorker
+from siam_tracker_ros.ros.worker import InitJob, RemoveJob, ResetJob, TrackingWorker
 from siam_tracker_ros.runtime import set_threads
 from siam_tracker_ros.trackers.base import warm_up
 from siam_tracker_ros.types import check_box
@@ -84,7 +88,8 @@ class TrackerNode(Node):
     def _start_worker(self):
         """A fresh frame buffer and the worker thread that tracks on it."""
         self._frames = FrameStore(self._params.buffer_length)
-        self._worker = TrackingWorker(self._frames, self._decode, self._publish, self._report)
+        self._worker = TrackingWorker(self._frames, self._decode, self._publish, self._report,
+                                      self._params.max_targets, self._params.targets_per_batch)
         self._worker.start()
 
     def _log_ready(self):
@@ -103,6 +108,8 @@ class TrackerNode(Node):
         # Small messages: a deep history lets a briefly stalled controller still get every one.
         self._det_pub = self._output(Detection2D, '~/detection', OUTPUT_DEPTH)
         self._status_pub = self._output(TrackerStatus, '~/status', OUTPUT_DEPTH)
+        self._dets_pub = self._output(Detection2DArray, '~/detections', OUTPUT_DEPTH)
+        self._statuses_pub = self._output(TrackerStatusArray, '~/statuses', OUTPUT_DEPTH)
         self._debug_pub = None
         if self._params.publish_debug_image:
             self._debug_pub = self._output(Image, '~/debug_image', 2)
@@ -115,6 +122,9 @@ class TrackerNode(Node):
         self._init_srv = self.create_service(InitTarget, '~/init_target', self._init_target_cb,
                                              qos_profile=requests,
                                              callback_group=self._service_group)
+        self._remove_srv = self.create_service(RemoveTarget, '~/remove_target',
+                                               self._remove_target_cb, qos_profile=requests,
+                                               callback_group=self._service_group)
         self._reset_srv = self.create_service(Trigger, '~/reset', self._reset_cb,
                                               qos_profile=requests,
                                               callback_group=self._service_group)
@@ -225,13 +235,14 @@ class TrackerNode(Node):
         if not self._worker.submit(job, JOB_TIMEOUT_S):
             return self._answer(response, False, 'init timed out in the worker thread')
         if job.error:
-            return self._answer(response, False, f'init failed: {job.error}')
+            return self._answer(response, False, job.error)
         response.target_id = job.target_id
         stamp = job.frame.msg.header.stamp
         return self._answer(
             response, True, f'tracking {shown(job.target_id)} with {job.tracker.name} from the '
             f'frame stamped {stamp.sec}.{stamp.nanosec:09d}; caught up {job.caught_up} '
-            'buffered frames')
+            f'buffered frames; {job.tracked} of max_targets {self._params.max_targets} '
+            'targets tracked')
 
     def _prepare_init(self, request) -> InitJob:
         check_name('tracker', request.tracker, MAX_TRACKER_NAME)
@@ -268,6 +279,28 @@ class TrackerNode(Node):
         return self._answer(response, False, f'{what} refused: busy, {limit} requests pending '
                                              '(max_pending_requests)')
 
+    def _remove_target_cb(self, request, response):
+        if not self._admit():
+            return self._refuse(response, 'remove_target')
+        try:
+            return self._remove_target(request, response)
+        finally:
+            self._leave()
+
+    def _remove_target(self, request, response):
+        try:
+            check_name('target_id', request.target_id, MAX_TARGET_ID)
+        except ValueError as err:
+            return self._answer(response, False, f'remove_target rejected: {err}')
+        job = RemoveJob(request.target_id)
+        if not self._worker.submit(job, JOB_TIMEOUT_S):
+            return self._answer(response, False, 'remove_target timed out in the worker thread')
+        if not job.found:
+            return self._answer(response, False, f'remove_target: no target '
+                                                 f'{shown(request.target_id)}')
+        return self._answer(response, True, f'removed {shown(request.target_id)}; '
+                                            f'{job.tracked} targets tracked')
+
     def _reset_cb(self, request, response):
         if not self._admit():
             return self._refuse(response, 'reset')
@@ -282,7 +315,7 @@ class TrackerNode(Node):
             return self._answer(response, False, 'reset timed out in the worker thread')
         if not job.was_tracking:
             return self._answer(response, False, 'reset: no target (already IDLE)')
-        return self._answer(response, True, 'reset: IDLE')
+        return self._answer(response, True, f'reset: IDLE ({job.removed} targets removed)')
 
     def _answer(self, response, success, message):
         response.success, response.message = success, message
@@ -314,18 +347,25 @@ class TrackerNode(Node):
         else:
             header = frame.msg.header
             start = frame.stamp_ns or frame.receipt_ns
-        if processed.box is not None:
-            self._det_pub.publish(conversions.make_detection(
-                header, processed.box, processed.score, processed.tracker_name,
-                processed.target_id))
-        self._status_pub.publish(TrackerStatus(
-            header=header, target_id=processed.target_id, state=processed.state,
-            score=processed.score, tracker=processed.tracker_name,
-            latency_ms=(now - start) / 1e6, dropped_frames=processed.dropped,
-            frames_tracked=processed.frames_tracked, processing_ms=processed.processing_ms))
+        detections = [conversions.make_detection(header, t.box, t.score, t.tracker_name,
+                                                 t.target_id)
+                      for t in processed.targets if t.box is not None]
+        statuses = [TrackerStatus(
+            header=header, target_id=t.target_id, state=t.state, score=t.score,
+            tracker=t.tracker_name, latency_ms=(now - start) / 1e6,
+            dropped_frames=processed.dropped, frames_tracked=t.frames_tracked,
+            processing_ms=processed.processing_ms) for t in processed.targets]
+        for detection in detections:
+            self._det_pub.publish(detection)
+        for status in statuses:
+            self._status_pub.publish(status)
+        if processed.image is not None:  # a tracked or init frame, not a removal
+            self._dets_pub.publish(Detection2DArray(header=header, detections=detections))
+        self._statuses_pub.publish(TrackerStatusArray(header=header, statuses=statuses))
         if self._debug_pub is not None and processed.image is not None:
-            drawn = draw_result(processed.image, processed.box, processed.state,
-                                processed.score, processed.target_id)
+            drawn = processed.image
+            for row, t in enumerate(processed.targets):
+                drawn = draw_result(drawn, t.box, t.state, t.score, t.target_id, row)
             self._debug_pub.publish(conversions.rgb_to_image(drawn, header, 'rgb8'))
 
     def _report(self, kind, text):

@@ -3,7 +3,7 @@ import abc
 
 import numpy as np
 
-from siam_tracker_ros.types import TrackResult
+from siam_tracker_ros.types import TrackerStateError, TrackResult
 
 
 class Tracker(abc.ABC):
@@ -13,6 +13,7 @@ class Tracker(abc.ABC):
     """
 
     name: str = ''
+    several_targets: bool = False  # start_target keeps each target's state apart
 
     @abc.abstractmethod
     def init(self, image, box) -> None:
@@ -21,6 +22,25 @@ class Tracker(abc.ABC):
     @abc.abstractmethod
     def track(self, image) -> TrackResult:
         """Locate the object in the next frame."""
+
+    def start_target(self, image, box):
+        """Start one of several targets and return its handle for `track_many`. This default
+        holds one target: it calls `init`, so a handle from an earlier call goes stale."""
+        self.init(image, box)
+        self._single_handle = SingleTarget()
+        return self._single_handle
+
+    def track_many(self, image, handles: list) -> list:
+        """`track` for each target handle on `image`: their TrackResults, in order."""
+        current = getattr(self, '_single_handle', None)
+        if any(handle is not current for handle in handles) or len(handles) > 1:
+            raise TrackerStateError(f'{self.name}: tracks one target at a time, and this '
+                                    'target was replaced by a later start_target')
+        return [self.track(image) for _ in handles]
+
+
+class SingleTarget:
+    """The handle of the one target of a tracker without `several_targets`."""
 
 
 def warm_up(tracker) -> None:

@@ -24,6 +24,8 @@ class MultiSizePyramidTracker(ScalePyramidTracker):
     kernel per pair.
     """
 
+    batch_targets = False  # crops of several sizes: several targets are tracked one at a time
+
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         self.pairs = tuple(tuple(pair) for pair in config.size_pairs)

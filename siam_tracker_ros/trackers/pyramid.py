@@ -51,6 +51,8 @@ class PyramidState(TargetState):
 class ScalePyramidTracker(SiameseTracker):
     """n-scale search, cosine window, damped scale update; the template is fixed."""
 
+    batch_targets = True
+
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         self.factors = scale_factors(config.scale_num, config.scale_step)
@@ -67,10 +69,10 @@ class ScalePyramidTracker(SiameseTracker):
         return np.stack([crop_patch(image, st.center, st.s_x * f, cfg.instance_size,
                                     st.pad_color) for f in self.factors])
 
-    def responses(self, crops) -> np.ndarray:
+    def to_maps(self, outputs) -> np.ndarray:
         """n×r×r float32 response logits."""
         with torch.inference_mode():
-            return super().responses(crops)[:, 0].float().cpu().numpy()
+            return outputs[:, 0].float().cpu().numpy()
 
     def decode(self, maps: np.ndarray):
         """The §1.4 decision on the upsampled maps; None when a map holds NaN or inf."""

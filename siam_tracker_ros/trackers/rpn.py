@@ -73,6 +73,8 @@ class RPNState(TargetState):
 class RPNTracker(SiameseTracker):
     """One search crop per frame, the §1.5 anchor decoder; the template is fixed."""
 
+    batch_targets = True
+
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         self.sizes = anchor_sizes(config.anchor_ratios, config.anchor_scales, self.net.stride)
@@ -93,11 +95,10 @@ class RPNTracker(SiameseTracker):
         s_x = cfg.instance_size / st.scale_z
         return crop_patch(image, st.center, s_x, cfg.instance_size, st.pad_color)[None]
 
-    def responses(self, crops) -> tuple:
+    def to_maps(self, outputs) -> tuple:
         """The head's maps of the one crop as float32 numpy arrays (C×r×r each)."""
         with torch.inference_mode():
-            maps = super().responses(crops)
-            return tuple(m[0].float().cpu().numpy() for m in maps)
+            return tuple(m[0].float().cpu().numpy() for m in outputs)
 
     def decode(self, maps: tuple):
         """The §1.5 choice on the maps; None when a map holds NaN or inf."""

@@ -6,12 +6,17 @@ timing, and a fixed per-frame step:
 
     search_crops → responses → decode → update → after_step
 
+Several targets: a `Target` holds one target's state and status; `start_target` and
+`track_many` swap them in and out, and `track_many` runs the search crops of every target
+through the search branch in one batch when the family allows it (`batch_targets`).
+
 A family layer fills in the crops, decode and update (`trackers/pyramid.py`: the SiamFC
 family of spec §1.4); a tracker adds its config, network and training objective and registers
 them (`trackers/siamfc.py`).
 """
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -23,7 +28,8 @@ from siam_tracker_ros.models.weights import InputFormat
 from siam_tracker_ros.ops.boxes import clip_xywh, cxcywh_to_xywh, xywh_to_cxcywh
 from siam_tracker_ros.ops.crop import crop_patch, image_mean_color, template_side
 from siam_tracker_ros.profiling import count_macs
-from siam_tracker_ros.runtime import ExecutionPath, NetworkRunner, exact_fp32, to_input
+from siam_tracker_ros.runtime import (ExecutionPath, NetworkRunner, exact_fp32, map_tensors,
+                                      to_input)
 from siam_tracker_ros.status import StatusConfig, TargetStatus
 from siam_tracker_ros.trackers.base import Tracker
 from siam_tracker_ros.types import TrackerStateError, TrackResult, as_rgb_image, check_box
@@ -65,6 +71,33 @@ class TargetState:
     kernel: object
 
 
+@dataclass
+class Target:
+    """One of several targets a tracker follows (`start_target`, `track_many`): its state and
+    status, swapped into the tracker while it is worked on."""
+
+    state: object
+    status: TargetStatus
+
+
+class StepTimer:
+    """Seconds spent in each part of a step (TIMED_PARTS), summed over the targets of a batch."""
+
+    def __init__(self):
+        self.start = self.last = time.perf_counter()
+        self.seconds = dict.fromkeys(TIMED_PARTS, 0.0)
+
+    def mark(self, part: str) -> None:
+        """The time since the previous mark was spent in `part`."""
+        now = time.perf_counter()
+        self.seconds[part] += now - self.last
+        self.last = now
+
+    def parts(self) -> dict:
+        """{part: seconds, 'total': seconds}."""
+        return {**self.seconds, 'total': self.last - self.start}
+
+
 def pink_noise(side: int, seed: int = 0) -> np.ndarray:
     """side×side×3 uint8 noise with a roughly 1/f spectrum, like natural images.
 
@@ -82,6 +115,11 @@ def pink_noise(side: int, seed: int = 0) -> np.ndarray:
 class SiameseTracker(Tracker):
     """Base of the Siamese trackers; subclasses implement the step's four hooks.
 
+    `batch_targets`: a family whose per-target state lives wholly in `state` and whose maps come
+    from the plain `head(kernel, search(crops))` sets it, so `track_many` batches the search
+    crops of several targets; a subclass that changes `track` or `responses` otherwise (DSiam's
+    online transforms, several crop sizes) sets it back to False: one target at a time.
+
     Args:
         config: the tracker's frozen config (a `SiameseConfig`).
         net: the network (template / search / head); read again at every `init`, so tests
@@ -90,6 +128,9 @@ class SiameseTracker(Tracker):
         input_format: the weights' pixel format.
         weights_path: the weights file it was built from (None: random init).
     """
+
+    several_targets = True
+    batch_targets = False
 
     def __init__(self, config, net, path: ExecutionPath, input_format=InputFormat(),
                  weights_path=None):
@@ -148,22 +189,25 @@ class SiameseTracker(Tracker):
         if self.state is None:
             raise TrackerStateError(f'{self.name}: track() called before init()')
         image = as_rgb_image(image)
-        clock = time.perf_counter
-        marks = [clock()]
+        timer = StepTimer()
         with exact_fp32(self.device):
             crops = self.search_crops(image)
-            marks.append(clock())
+            timer.mark('crop')
             maps = self.responses(crops)
-            marks.append(clock())
-            decoded = self.decode(maps)
-            marks.append(clock())
-            score = self.update(decoded, image.shape) if decoded is not None else 0.0
-            marks.append(clock())
-            if decoded is not None:
-                self.after_step(image, decoded)
-            marks.append(clock())
-        self.last_timing = {part: marks[i + 1] - marks[i] for i, part in enumerate(TIMED_PARTS)}
-        self.last_timing['total'] = marks[-1] - marks[0]
+            timer.mark('network')
+            result = self.conclude(image, maps, timer)
+        self.last_timing = timer.parts()
+        return result
+
+    def conclude(self, image, maps, timer: StepTimer) -> TrackResult:
+        """The step after the network: decode → update → after_step, then the status."""
+        decoded = self.decode(maps)
+        timer.mark('decode')
+        score = self.update(decoded, image.shape) if decoded is not None else 0.0
+        timer.mark('update')
+        if decoded is not None:
+            self.after_step(image, decoded)
+        timer.mark('after_step')
         score = min(max(score, 0.0), 1.0) if math.isfinite(score) else 0.0
         return TrackResult(self.current_box(image.shape), score, self.status.update(score))
 
@@ -173,7 +217,15 @@ class SiameseTracker(Tracker):
 
     def responses(self, crops: np.ndarray):
         """The network's maps for the crops against the template: head(kernel, search(x))."""
-        return self._runner.respond(self.state.kernel, crops)
+        return self.to_maps(self._runner.respond(self.state.kernel, crops))
+
+    def head_maps(self, features):
+        """The maps of this target from the search features of its own crops (`track_many`)."""
+        return self.to_maps(self._runner.head(self.state.kernel, features))
+
+    def to_maps(self, outputs):
+        """The head's outputs as `decode` takes them (as they are here; families convert)."""
+        return outputs
 
     def decode(self, maps):
         """What the maps say (family-specific), or None when they cannot be used (NaN)."""
@@ -185,6 +237,68 @@ class SiameseTracker(Tracker):
 
     def after_step(self, image, decoded) -> None:
         """Hook after the state update (e.g. DSiam's online transforms)."""
+
+    # --- several targets -----------------------------------------------------------------
+    @contextmanager
+    def holding(self, target: Target):
+        """`target`'s state and status swapped in for the block; the tracker's own come back
+        after it and `target` keeps what the block changed."""
+        saved = self.state, self.status
+        self.state, self.status = target.state, target.status
+        try:
+            yield target
+        finally:
+            target.state, target.status = self.state, self.status
+            self.state, self.status = saved
+
+    def start_target(self, image, box) -> Target:
+        """`init` for one of several targets: a new Target (the tracker's own is kept)."""
+        target = Target(None, TargetStatus(self.config))
+        with self.holding(target):
+            self.init(image, box)
+        return target
+
+    def track_many(self, image, targets: list) -> list:
+        """`track` for every Target on `image`: their TrackResults, in order.
+
+        With `batch_targets` and two or more targets, the search crops of all go through the
+        search branch as one batch and the head runs per target (kernels differ); the rest of
+        the step is the family's own, per target. Otherwise each is tracked with `track`."""
+        if self.batch_targets and len(targets) > 1:
+            return self._track_batch(image, targets)
+        results = []
+        for target in targets:
+            with self.holding(target):
+                results.append(self.track(image))
+        return results
+
+    def _track_batch(self, image, targets: list) -> list:
+        if any(target.state is None for target in targets):
+            raise TrackerStateError(f'{self.name}: track_many() with a target never started')
+        image = as_rgb_image(image)
+        timer = StepTimer()
+        with exact_fp32(self.device):
+            crops = []
+            for target in targets:
+                with self.holding(target):
+                    crops.append(self.search_crops(image))
+            timer.mark('crop')
+            features = self._runner.search(np.concatenate(crops))
+            ends = np.cumsum([len(batch) for batch in crops])
+            maps = [self._target_maps(target, features, end - len(batch), end)
+                    for target, batch, end in zip(targets, crops, ends)]
+            timer.mark('network')
+            results = []
+            for target, target_maps in zip(targets, maps):
+                with self.holding(target):
+                    results.append(self.conclude(image, target_maps, timer))
+        self.last_timing = timer.parts()
+        return results
+
+    def _target_maps(self, target: Target, features, start: int, end: int):
+        """`head_maps` of `target` on rows start:end of the batch's search features."""
+        with self.holding(target):
+            return self.head_maps(map_tensors(lambda f: f[start:end], features))
 
     # --- shared helpers -------------------------------------------------------------------
     def move_center(self, displacement, image_shape) -> None:

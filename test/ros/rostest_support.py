@@ -16,12 +16,13 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 from std_srvs.srv import Trigger
-from vision_msgs.msg import Detection2D
+from vision_msgs.msg import Detection2D, Detection2DArray
 
 from siam_tracker_ros.detection_mapping import box_to_bbox_fields, ns_to_stamp, stamp_to_ns
 from siam_tracker_ros.ros import workspace
 from siam_tracker_ros.ros.conversions import rgb_to_compressed, rgb_to_image
-from siam_tracker_ros.ros.interfaces import InitTarget, TrackerStatus
+from siam_tracker_ros.ros.interfaces import (InitTarget, RemoveTarget, TrackerStatus,
+                                             TrackerStatusArray)
 
 NODE = 'siam_tracker'
 T0_NS = 1_700_000_000 * 10**9  # sender stamps: frame i is stamped T0 + i / 30 s
@@ -113,12 +114,19 @@ class Client:
         self.executor = SingleThreadedExecutor()
         self.executor.add_node(self.node)
         self.detections, self.statuses = [], []
+        self.detection_arrays, self.status_arrays = [], []
         self._lock = threading.Lock()
         self.node.create_subscription(Detection2D, f'/{node_name}/detection',
                                       self._keep(self.detections), 100)
         self.node.create_subscription(TrackerStatus, f'/{node_name}/status',
                                       self._keep(self.statuses), 100)
+        self.node.create_subscription(Detection2DArray, f'/{node_name}/detections',
+                                      self._keep(self.detection_arrays), 100)
+        self.node.create_subscription(TrackerStatusArray, f'/{node_name}/statuses',
+                                      self._keep(self.status_arrays), 100)
         self.init_client = self.node.create_client(InitTarget, f'/{node_name}/init_target')
+        self.remove_client = self.node.create_client(RemoveTarget,
+                                                     f'/{node_name}/remove_target')
         self.reset_client = self.node.create_client(Trigger, f'/{node_name}/reset')
         self.pub = None
         self._thread = threading.Thread(target=self.executor.spin, daemon=True)
@@ -133,8 +141,9 @@ class Client:
     def clear(self):
         """Forget received outputs."""
         with self._lock:
-            self.detections.clear()
-            self.statuses.clear()
+            for store in (self.detections, self.statuses, self.detection_arrays,
+                          self.status_arrays):
+                store.clear()
 
     def make_publisher(self, compressed=False, reliable=True, topic=None):
         """(Re)create the camera publisher."""
@@ -210,6 +219,15 @@ class Client:
                     or time.monotonic() > deadline):
                 return reply
             time.sleep(0.05)
+
+    def remove_target(self, target_id):
+        """Call ~/remove_target."""
+        return self.call(self.remove_client, RemoveTarget.Request(target_id=target_id))
+
+    def arrays(self):
+        """Copies of the received (~/detections, ~/statuses) messages."""
+        with self._lock:
+            return list(self.detection_arrays), list(self.status_arrays)
 
     def reset(self):
         """Call ~/reset."""

@@ -55,5 +55,7 @@ def test_hash_on_the_wire(ros_session):
 
 
 def test_own_interfaces_have_hashes():
-    assert _hash('siam_tracker_ros', 'TrackerStatus').startswith('RIHS01_')
-    assert _hash('siam_tracker_ros', 'InitTarget', 'srv').startswith('RIHS01_')
+    for msg in ('TrackerStatus', 'TrackerStatusArray'):
+        assert _hash('siam_tracker_ros', msg).startswith('RIHS01_')
+    for srv in ('InitTarget', 'RemoveTarget'):
+        assert _hash('siam_tracker_ros', srv, 'srv').startswith('RIHS01_')

@@ -1,0 +1,157 @@
+"""Several targets in one tracker (issue 14 item 3): `track_many` batches the search crops of all
+targets and gives the boxes each target gets when tracked alone, on a real sequence, for the
+SiamFC family (shipped siamfc weights) and the RPN family (siamrpn: no trained weights are
+shipped, so a seeded random init with the head's template convs scaled to trained-like output
+ranges, logits ~1 and box deltas ~0.1, whose boxes follow the image content frame to frame)."""
+import time
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from siam_tracker_ros import build_tracker
+from siam_tracker_ros.datasets.otb import read_otb_sequence
+from siam_tracker_ros.models.weights import resolve_weights
+from siam_tracker_ros.types import TrackerStateError
+
+FRAMES = 25
+SHIFTS = ((0, 0), (-90, 30), (120, -40))   # target 0: the ground truth; 1, 2: elsewhere
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope='module')
+def clip(sot_dir):
+    """(frames, three start boxes) of otb_DragonBaby: its ground truth and two shifted boxes."""
+    sequence = read_otb_sequence(sot_dir / 'otb_DragonBaby')[0]
+    frames = [cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB)
+              for f in sequence.frames[:FRAMES]]
+    x, y, w, h = sequence.boxes[0]
+    return frames, [(x + dx, y + dy, w, h) for dx, dy in SHIFTS]
+
+
+RPN_GAINS = {'template_cls': 0.005, 'template_reg': 0.0003}  # random init: |logits| ~ 500
+
+
+def make(name):
+    tracker = build_tracker(name, weights=resolve_weights('default', name), device='cpu')
+    if name == 'siamrpn':
+        with torch.no_grad():
+            for layer, gain in RPN_GAINS.items():
+                getattr(tracker.net.rpn, layer).weight.mul_(gain)
+    return tracker
+
+
+def alone(name, frames, box) -> np.ndarray:
+    """The boxes of one target tracked on its own with init/track."""
+    tracker = make(name)
+    tracker.init(frames[0], box)
+    return np.array([tracker.track(frame).box for frame in frames[1:]])
+
+
+@pytest.mark.parametrize('name', ['siamfc', 'siamrpn'])
+def test_batched_targets_match_targets_tracked_alone(name, clip):
+    frames, boxes = clip
+    tracker = make(name)
+    assert tracker.batch_targets
+    targets = [tracker.start_target(frames[0], box) for box in boxes]
+    batched = []
+    for frame in frames[1:]:
+        results = tracker.track_many(frame, targets)
+        assert len(results) == len(targets)
+        batched.append([r.box for r in results])
+    batched = np.array(batched)                  # frames × targets × 4
+    for k, box in enumerate(boxes):
+        reference = alone(name, frames, box)
+        error = np.abs(batched[:, k] - reference).max()
+        assert error <= 1.0, f'target {k}: batched boxes differ by {error:.3f} px'
+    moved = np.abs(batched[-1] - np.array(boxes)).max(axis=1)
+    assert (moved > 1.0).any(), 'the targets moved (the comparison is not of frozen boxes)'
+    assert tracker.state is None, "the tracker's own target is untouched"
+
+
+def test_search_branch_runs_once_per_frame_for_all_targets(clip):
+    frames, boxes = clip
+    tracker = make('siamfc')
+    targets = [tracker.start_target(frames[0], box) for box in boxes]
+    runner = tracker.runner()
+    batches = []
+    search = runner.search
+    runner.search = lambda crops: batches.append(len(crops)) or search(crops)
+    tracker.track_many(frames[1], targets)
+    assert batches == [3 * tracker.config.scale_num]
+
+
+def test_own_target_is_untouched_by_started_targets(clip):
+    frames, boxes = clip
+    tracker = make('siamfc')
+    tracker.init(frames[0], boxes[0])
+    other = tracker.start_target(frames[0], boxes[1])
+    interleaved = []
+    for frame in frames[1:6]:
+        interleaved.append(tracker.track(frame).box)
+        tracker.track_many(frame, [other])
+    np.testing.assert_array_equal(interleaved, alone('siamfc', frames[:6], boxes[0]))
+
+
+def test_a_target_never_started_is_refused(clip):
+    frames, boxes = clip
+    tracker = make('siamfc')
+    started = tracker.start_target(frames[0], boxes[0])
+    broken = tracker.start_target(frames[0], boxes[1])
+    broken.state = None
+    with pytest.raises(TrackerStateError):
+        tracker.track_many(frames[1], [started, broken])
+
+
+def test_the_node_worker_batches_the_targets_of_one_tracker():
+    from siam_tracker_ros.ros.worker import TrackedTarget, batches
+    siamfc, dsiam = make('siamfc'), build_tracker('dsiam', device='cpu')
+    targets = [TrackedTarget(f'fc{k}', siamfc, None, 0) for k in range(5)]
+    targets[2:2] = [TrackedTarget(f'ds{k}', dsiam, None, 0) for k in range(2)]
+
+    def ids(groups):
+        return [[t.target_id for t in group] for group in groups]
+
+    fc = [f'fc{k}' for k in range(5)]
+    assert ids(batches(targets)) == [fc, ['ds0'], ['ds1']], 'dsiam: one target at a time'
+    assert ids(batches(targets, 2)) == [fc[:2], fc[2:4], fc[4:], ['ds0'], ['ds1']]
+    assert ids(batches(targets, 1)) == [[i] for i in fc + ['ds0', 'ds1']]
+
+
+def test_a_one_target_tracker_in_the_node_worker(clip):
+    """A tracker that holds one target (an OpenCV baseline: a plain `Tracker`) serves one id
+    in the real worker thread: a second id is refused with a reason, the same id replaces it,
+    and its frames are tracked."""
+    from siam_tracker_ros.baselines.opencv import OpenCVTracker
+    from siam_tracker_ros.ros.frames import FrameStore
+    from siam_tracker_ros.ros.worker import InitJob, TrackingWorker
+    frames, boxes = clip
+    store, published = FrameStore(8), []
+    worker = TrackingWorker(store, lambda image: image, published.append, print, max_targets=2)
+    worker.start()
+    tracker = OpenCVTracker('csrt')
+    try:
+        first = store.add(frames[0], 1, 1)
+
+        def init(target_id, box):
+            job = InitJob(first, frames[0], box, tracker, target_id)
+            assert worker.submit(job, 30.0)
+            return job.error
+
+        assert init('a', boxes[0]) == ''
+        assert 'follows one target at a time' in init('b', boxes[1])
+        assert init('a', boxes[0]) == ''
+        store.add(frames[1], 2, 2)
+        deadline = time.monotonic() + 30.0
+        while time.monotonic() < deadline and not any(p.frame.seq == 2 for p in published):
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    tracked = [o for p in published if p.frame is not None and p.frame.seq == 2
+               for o in p.targets]
+    assert [o.target_id for o in tracked] == ['a'] and tracked[0].box is not None
