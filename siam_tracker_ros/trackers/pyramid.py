@@ -94,6 +94,10 @@ class ScalePyramidTracker(SiameseTracker):
         self.rescale(scale_update(self.config.scale_lr, self.factors[decoded.scale_index]))
         return score
 
+    def decoded_map(self, maps: np.ndarray, decoded: Decoded) -> np.ndarray:
+        """The chosen (pair, scale) r×r logit map."""
+        return maps[decoded.pair_index * len(self.factors) + decoded.scale_index]
+
     def rescale(self, factor: float) -> None:
         """Scale s_x by `factor`, saturated at [min_scale, max_scale]·s_x0; the size follows
         the saturated factor."""

@@ -4,7 +4,7 @@ It owns what all of them share: the network on its execution path, the exemplar 
 padding colour, the target's centre and size, the TRACKING / LOST status, the result and the
 timing, and a fixed per-frame step:
 
-    search_crops → responses → decode → update → after_step
+    search_crops → responses → decode → update (+ the decoded map's confidence) → after_step
 
 A family layer fills in the crops, decode and update (`trackers/pyramid.py`: the SiamFC
 family of spec §1.4); a tracker adds its config, network and training objective and registers
@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from siam_tracker_ros.models.weights import InputFormat
+from siam_tracker_ros.ops.confidence import NO_CONFIDENCE, map_confidence
 from siam_tracker_ros.ops.boxes import clip_xywh, cxcywh_to_xywh, xywh_to_cxcywh
 from siam_tracker_ros.ops.crop import crop_patch, image_mean_color, template_side
 from siam_tracker_ros.profiling import count_macs
@@ -158,14 +159,17 @@ class SiameseTracker(Tracker):
             decoded = self.decode(maps)
             marks.append(clock())
             score = self.update(decoded, image.shape) if decoded is not None else 0.0
+            score = min(max(score, 0.0), 1.0) if math.isfinite(score) else 0.0
+            confidence = (NO_CONFIDENCE if decoded is None
+                          else map_confidence(self.decoded_map(maps, decoded), score))
             marks.append(clock())
             if decoded is not None:
                 self.after_step(image, decoded)
             marks.append(clock())
         self.last_timing = {part: marks[i + 1] - marks[i] for i, part in enumerate(TIMED_PARTS)}
         self.last_timing['total'] = marks[-1] - marks[0]
-        score = min(max(score, 0.0), 1.0) if math.isfinite(score) else 0.0
-        return TrackResult(self.current_box(image.shape), score, self.status.update(score))
+        state = self.status.update(score, confidence)
+        return TrackResult(self.current_box(image.shape), score, state, confidence)
 
     def search_crops(self, image) -> np.ndarray:
         """N×X×X×3 uint8 search crops at the current state."""
@@ -181,6 +185,10 @@ class SiameseTracker(Tracker):
 
     def update(self, decoded, image_shape) -> float:
         """Move the target by `decoded`; return the frame's score."""
+        raise NotImplementedError
+
+    def decoded_map(self, maps, decoded) -> np.ndarray:
+        """The 2-D map the decoder chose from; its confidence features decide the status."""
         raise NotImplementedError
 
     def after_step(self, image, decoded) -> None:
