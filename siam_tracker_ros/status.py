@@ -81,6 +81,10 @@ class TargetStatus:
                 or confidence.apce < cfg.lost_apce * apce_level
                 or confidence.psr < cfg.lost_psr * psr_level)
 
+    def passes(self, score: float, confidence=None) -> bool:
+        """Whether a frame counts towards TRACKING again: not weak, score >= recover_score."""
+        return score >= self.config.recover_score and not self.weak(score, confidence)
+
     def update(self, score: float, confidence=None) -> int:
         """Feed one frame's score and (optionally) its `MapConfidence`; returns the state."""
         cfg = self.config
@@ -90,7 +94,7 @@ class TargetStatus:
             if self._run >= cfg.lost_frames:
                 self.state, self._run = LOST, 0
         elif self.state == LOST:
-            self._run = self._run + 1 if not weak and score >= cfg.recover_score else 0
+            self._run = self._run + 1 if self.passes(score, confidence) else 0
             if self._run >= cfg.recover_frames:
                 self.state, self._run = TRACKING, 0
         if self.state == TRACKING and not weak and confidence is not None:

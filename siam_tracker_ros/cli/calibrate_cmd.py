@@ -6,7 +6,9 @@ import torch
 
 from siam_tracker_ros.cli.common import USER_ERRORS, fail
 from siam_tracker_ros.config import default_tracker
-from siam_tracker_ros.evaluation.lost_report import CalibrationJob, calibrate, replace_block
+from siam_tracker_ros.evaluation.lost_report import (LOST_BLOCK, REDETECT_BLOCK, CalibrationJob,
+                                                     calibrate, replace_block)
+from siam_tracker_ros.evaluation.redetect_report import redetect_table
 
 
 def add_parser(subparsers) -> None:
@@ -28,6 +30,9 @@ def add_parser(subparsers) -> None:
                         help='only the first N sequences of each dataset')
     parser.add_argument('--doc', metavar='FILE',
                         help='replace the table block of this markdown file (docs/ros.md)')
+    parser.add_argument('--redetect', action='store_true',
+                        help='also run the sequences the first weights file loses with '
+                             'redetect: true and write the re-detection table')
     parser.add_argument('--device', default='cpu')
     parser.set_defaults(func=run)
 
@@ -43,6 +48,8 @@ def command_line(args) -> str:
     for flag in ('check', 'max_sequences', 'doc'):
         if getattr(args, flag):
             words += [f'--{flag.replace("_", "-")}', str(getattr(args, flag))]
+    if args.redetect:
+        words.append('--redetect')
     return ' '.join(shlex.quote(w) for w in words)
 
 
@@ -51,10 +58,14 @@ def run(args) -> int:
     job = CalibrationJob(args.tracker, _split(args.weights), args.select, _split(args.check),
                          args.cache, args.max_sequences, args.device)
     try:
-        _, block = calibrate(job, command_line(args))
-        if args.doc:
-            replace_block(args.doc, block)
+        _, block, records = calibrate(job, command_line(args))
+        blocks = {LOST_BLOCK: block}
+        if args.redetect:
+            blocks[REDETECT_BLOCK] = redetect_table(job, records, command_line(args))
+        for name, text in blocks.items():
+            if args.doc:
+                replace_block(args.doc, name, text)
+            print(text + '\n')
     except USER_ERRORS as error:
         return fail(str(error))
-    print(block)
     return 0

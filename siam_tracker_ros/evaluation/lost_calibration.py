@@ -29,7 +29,7 @@ SEARCH_SPACE = {
     'recover_frames': (1, 2, 3, 5, 8),
 }
 ROUNDS = 3
-SAMPLES = 400
+SAMPLES = 2000
 
 
 @dataclass(frozen=True)

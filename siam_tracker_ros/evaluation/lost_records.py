@@ -19,6 +19,7 @@ from siam_tracker_ros.status import StatusConfig
 
 FEATURES = tuple(f.name for f in dataclasses.fields(MapConfidence))
 RECORD_VERSION = 1
+REDETECT_FIELDS = ('redetect', 'redetect_tiles')
 
 
 def status_fields() -> set:
@@ -27,9 +28,12 @@ def status_fields() -> set:
 
 
 def run_fingerprint(tracker) -> str:
-    """A short hash of what decides the boxes: tracker, weights file and non-status config."""
-    config = {k: v for k, v in dataclasses.asdict(tracker.config).items()
-              if k not in status_fields()}
+    """A short hash of what decides the boxes: tracker, weights file and config (without the
+    status fields unless re-detection is on: then the status moves the box too)."""
+    config = dataclasses.asdict(tracker.config)
+    if not config.get('redetect'):
+        unused = status_fields() | set(REDETECT_FIELDS)
+        config = {k: v for k, v in config.items() if k not in unused}
     weights = Path(tracker.weights_path) if tracker.weights_path else None
     text = json.dumps([RECORD_VERSION, tracker.name, config,
                        weights.name if weights else None,
@@ -42,7 +46,8 @@ def record_sequence(tracker, sequence) -> dict:
     """Init on frame 0, track the rest; per tracked frame the features, IoU and state.
 
     Returns {feature: (N−1,) array for each of FEATURES, 'iou': (N−1,) (NaN where the ground
-    truth is missing), 'state': (N−1,) the tracker's own state, 'box': (N−1, 4)}.
+    truth is missing), 'state': (N−1,) the tracker's own state (of the status config at
+    recording time; replay it for another), 'box': (N−1, 4)}.
     """
     first = tuple(float(v) for v in sequence.boxes[0])
     image = load_frame(sequence.frames[0])

@@ -22,8 +22,8 @@ from siam_tracker_ros.models.weights import resolve_weights
 # The rule before calibration (score only), kept as a baseline row.
 SCORE_ONLY = {'lost_rule': 'score', 'lost_score': 0.3, 'lost_frames': 5,
               'recover_score': 0.4, 'recover_frames': 2}
-TABLE_BEGIN = '<!-- lost-calibration:begin -->'
-TABLE_END = '<!-- lost-calibration:end -->'
+LOST_BLOCK = 'lost-calibration'
+REDETECT_BLOCK = 'redetect'
 
 
 @dataclass(frozen=True)
@@ -39,17 +39,20 @@ class CalibrationJob:
     device: str = 'cpu'
 
 
-def dataset_records(job, weights, dataset_dir) -> list:
-    """One record per sequence of `dataset_dir` for `weights` (cached)."""
+def dataset_records(job, weights, dataset_dir, names=None, **overrides) -> list:
+    """One record per sequence of `dataset_dir` (those in `names` when given) for `weights`,
+    with config `overrides` (cached)."""
     tracker = build_tracker(job.tracker, weights=resolve_weights(weights, job.tracker),
-                            device=job.device, threads=1)
+                            device=job.device, threads=1, **overrides)
     dataset = load_dataset(dataset_dir)
-    sequences = dataset.sequences[:job.max_sequences]
-    records = []
+    sequences = [s for s in dataset.sequences[:job.max_sequences]
+                 if names is None or s.name in names]
+    records = {}
     for index, sequence in enumerate(sequences, 1):
         print(f'[{weights_label(weights, job.tracker)} {dataset.name}] {index}/{len(sequences)} '
               f'{sequence.name}', file=sys.stderr, flush=True)
-        records.append(cached_record(tracker, sequence, Path(job.cache_dir) / dataset.name))
+        records[sequence.name] = cached_record(tracker, sequence,
+                                               Path(job.cache_dir) / dataset.name)
     return records
 
 
@@ -60,9 +63,11 @@ def weights_label(weights, tracker) -> str:
 
 
 def calibrate(job, command: str):
-    """Choose the setting on `job.select`; returns (chosen config, markdown table)."""
+    """Choose the setting on `job.select`; returns (chosen config, markdown table, records:
+    {(weights, dataset): {sequence: record}})."""
     datasets = (job.select,) + tuple(job.check)
-    records = {(w, d): dataset_records(job, w, d) for w in job.weights for d in datasets}
+    named = {(w, d): dataset_records(job, w, d) for w in job.weights for d in datasets}
+    records = {key: list(value.values()) for key, value in named.items()}
     shipped = build_tracker(job.tracker).config
     chosen, _ = choose_setting([records[w, job.select] for w in job.weights], shipped)
     rules = (('chosen', chosen), ('shipped', shipped),
@@ -72,7 +77,7 @@ def calibrate(job, command: str):
         for label, config in rules:
             score = score_records(records[w, d], config)
             rows.append((weights_label(w, job.tracker), Path(d).name, label, score))
-    return chosen, table(job, chosen, rows, command)
+    return chosen, table(job, chosen, rows, command), named
 
 
 def setting_text(config) -> str:
@@ -97,19 +102,21 @@ def table(job, chosen, rows, command) -> str:
     lines = [f'Tracker `{job.tracker}`; a frame is truly lost when IoU < {TRUE_LOST_IOU}. '
              f'Chosen on `{Path(job.select).name}`: `{setting_text(chosen)}`.', '',
              '| weights | data | rule | precision | recall | episodes caught | '
-             'median delay (frames) | frames (truly lost) |', '|' + '---|' * 8]
+             'median delay (frames) | frames | truly lost | LOST |', '|' + '---|' * 10]
     for weights, data, label, s in rows:
         lines.append(f'| {weights} | {data} | {label} | {s.precision:.2f} | {s.recall:.2f} | '
-                     f'{s.caught}/{s.episodes} | {s.median_delay:g} | {s.frames} ({s.lost}) |')
+                     f'{s.caught}/{s.episodes} | {s.median_delay:g} | {s.frames} | {s.lost} | '
+                     f'{s.flagged} |')
     lines += ['', f'Regenerate: `{command}` (features cached under `{job.cache_dir}`; '
               f'CPU: {cpu_name()}).']
     return '\n'.join(lines)
 
 
-def replace_block(path, block: str) -> None:
-    """Put `block` between TABLE_BEGIN and TABLE_END in the file at `path`."""
+def replace_block(path, name: str, block: str) -> None:
+    """Put `block` between `<!-- name:begin -->` and `<!-- name:end -->` in the file."""
+    begin, end = f'<!-- {name}:begin -->', f'<!-- {name}:end -->'
     text = Path(path).read_text()
-    pattern = re.compile(re.escape(TABLE_BEGIN) + '.*?' + re.escape(TABLE_END), re.S)
+    pattern = re.compile(re.escape(begin) + '.*?' + re.escape(end), re.S)
     if not pattern.search(text):
-        raise ValueError(f'{path}: no {TABLE_BEGIN} ... {TABLE_END} block to replace')
-    Path(path).write_text(pattern.sub(lambda _: f'{TABLE_BEGIN}\n{block}\n{TABLE_END}', text))
+        raise ValueError(f'{path}: no {begin} ... {end} block to replace')
+    Path(path).write_text(pattern.sub(lambda _: f'{begin}\n{block}\n{end}', text))

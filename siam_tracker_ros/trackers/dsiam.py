@@ -88,6 +88,8 @@ class DSiamState(PyramidState):
 class DSiamTracker(ScalePyramidTracker):
     """SiamFC-3s decoding on DSiam's fused, transformed response; V and W learned online."""
 
+    REDETECTS = False
+
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         self.mask = dsiam_search_mask(config.instance_size)

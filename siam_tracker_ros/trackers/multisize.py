@@ -24,6 +24,8 @@ class MultiSizePyramidTracker(ScalePyramidTracker):
     kernel per pair.
     """
 
+    REDETECTS = False
+
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
         self.pairs = tuple(tuple(pair) for pair in config.size_pairs)

@@ -10,20 +10,6 @@ from siam_tracker_ros.ops.confidence import NO_CONFIDENCE, apce, map_confidence
 CLIPS = ('otb_Bird2', 'dtb70_Surfing06', 'otb_DragonBaby', 'uav123_10fps_truck2')
 
 
-def hide_search_region(frame, center, side):
-    """The frame with the side² square around `center` replaced by the same-sized patch half
-    a frame away (the target is gone, the scene stays real)."""
-    height, width = frame.shape[:2]
-    half = int(side) // 2
-    x0, y0 = max(int(center[0]) - half, 0), max(int(center[1]) - half, 0)
-    x1, y1 = min(int(center[0]) + half, width), min(int(center[1]) + half, height)
-    src_x = (x0 + width // 2) % (width - (x1 - x0))
-    src_y = (y0 + height // 2) % (height - (y1 - y0))
-    hidden = frame.copy()
-    hidden[y0:y1, x0:x1] = frame[src_y:src_y + y1 - y0, src_x:src_x + x1 - x0]
-    return hidden
-
-
 @pytest.fixture(scope='module')
 def clips(sot_dir):
     sequences = {s.name: s for s in load_dataset(sot_dir).sequences}
@@ -31,7 +17,7 @@ def clips(sot_dir):
 
 
 @pytest.mark.parametrize('index', range(len(CLIPS)))
-def test_features_fall_when_the_target_is_gone(clips, index):
+def test_features_fall_when_the_target_is_gone(clips, index, hide_search_region):
     """Shipped siamfc on the next real frame, then on the same frame with the search region
     replaced by scenery from elsewhere: score, APCE and PSR fall, the second peak rises."""
     sequence = clips[index]

@@ -76,3 +76,35 @@ def test_track_reports_lost_when_the_target_is_gone(sot_dir):
 def test_bad_status_config_is_refused(field, value):
     with pytest.raises(ConfigError, match=field):
         build_tracker('siamfc', **{field: value})
+
+
+def run_hidden(tracker, sequence, hide, shown: int, hidden: int, back: int):
+    """States over `shown` real frames, `hidden` frames with the search region replaced by
+    scenery from elsewhere, then `back` real frames again."""
+    from siam_tracker_ros.evaluation.runner import load_frame
+    tracker.init(load_frame(sequence.frames[0]), tuple(sequence.boxes[0]))
+    states = []
+    for index in range(1, 1 + shown + hidden + back):
+        frame = load_frame(sequence.frames[index])
+        if shown < index <= shown + hidden:
+            frame = hide(frame, tracker.state.center, 1.5 * tracker.state.s_x)
+        states.append(tracker.track(frame).state)
+    return states[:shown], states[shown:shown + hidden], states[shown + hidden:]
+
+
+@pytest.mark.parametrize('clip', ['otb_DragonBaby', 'vot15_ball1'])
+def test_shipped_status_loses_a_hidden_target_and_finds_it_again(sot_dir, clip,
+                                                                 hide_search_region):
+    """The shipped siamfc with its calibrated status on a real clip: TRACKING while the
+    target is seen, LOST no sooner than lost_frames hidden frames, TRACKING again no sooner
+    than recover_frames frames after it is back."""
+    from siam_tracker_ros.datasets import load_dataset
+    sequence = next(s for s in load_dataset(sot_dir).sequences if s.name == clip)
+    tracker = build_tracker('siamfc', weights='default')
+    cfg = tracker.config
+    seen, hidden, back = run_hidden(tracker, sequence, hide_search_region, 5,
+                                    cfg.lost_frames + 10, cfg.recover_frames + 15)
+    assert set(seen) == {TRACKING}
+    assert LOST in hidden and hidden.index(LOST) >= cfg.lost_frames - 1
+    assert back[:cfg.recover_frames - 1] == [LOST] * (cfg.recover_frames - 1)
+    assert back[-1] == TRACKING
