@@ -160,8 +160,7 @@ class SiameseTracker(Tracker):
             marks.append(clock())
             score = self.update(decoded, image.shape) if decoded is not None else 0.0
             score = min(max(score, 0.0), 1.0) if math.isfinite(score) else 0.0
-            confidence = (NO_CONFIDENCE if decoded is None
-                          else map_confidence(self.decoded_map(maps, decoded), score))
+            confidence = self.confidence(maps, decoded, score)
             marks.append(clock())
             if decoded is not None:
                 self.after_step(image, decoded)
@@ -187,12 +186,21 @@ class SiameseTracker(Tracker):
         """Move the target by `decoded`; return the frame's score."""
         raise NotImplementedError
 
-    def decoded_map(self, maps, decoded) -> np.ndarray:
-        """The 2-D map the decoder chose from; its confidence features decide the status."""
-        raise NotImplementedError
+    def decoded_map(self, maps, decoded):
+        """The 2-D map the decoder chose from, whose confidence features decide the status;
+        None (the default) leaves the status to the score alone."""
+        return None
 
     def after_step(self, image, decoded) -> None:
         """Hook after the state update (e.g. DSiam's online transforms)."""
+
+    def confidence(self, maps, decoded, score):
+        """The frame's `MapConfidence` (NO_CONFIDENCE when nothing was decoded), or None for
+        a tracker without `decoded_map`."""
+        if decoded is None:
+            return NO_CONFIDENCE
+        response = self.decoded_map(maps, decoded)
+        return None if response is None else map_confidence(response, score)
 
     # --- shared helpers -------------------------------------------------------------------
     def move_center(self, displacement, image_shape) -> None:
