@@ -19,11 +19,11 @@ class StatusConfig:
 
     A frame is *weak* when its score < `lost_score`; with `lost_rule: confidence` also when
     the score < `lost_drop`, the APCE < `lost_apce` or the PSR < `lost_psr` times its running
-    level. The running levels are exponential averages (rate `level_rate`)
-    over the TRACKING frames since init that were not weak. The target is LOST after `lost_frames` consecutive
-    weak frames, and TRACKING again after `recover_frames` consecutive frames that are not
-    weak and have score >= `recover_score`. `lost_rule: score` is the score alone (the
-    earlier rule). Values live in `config/<tracker>.yaml`.
+    level. The running levels are exponential averages (rate `level_rate`) over the TRACKING
+    frames since init that were not weak. The target is LOST after `lost_frames` consecutive
+    weak frames, and TRACKING again after `recover_frames` consecutive frames that pass
+    (`TargetStatus.passes`: not weak, score >= `recover_score`). `lost_rule: score` is the
+    score alone (the earlier rule). Values live in `config/<tracker>.yaml`.
     """
 
     lost_rule: str

@@ -47,8 +47,8 @@ def test_track_result_carries_the_features_of_the_decoded_map(clips):
     result = tracker.track(frame)
     expected = map_confidence(maps[decoded.scale_index], result.score)
     assert result.confidence == expected
-    box, score, state = result.box, result.score, result.state
-    assert len(box) == 4 and 0.0 <= score <= 1.0 and result.state_name == 'TRACKING'
+    assert len(result.box) == 4 and 0.0 <= result.score <= 1.0
+    assert result.state_name == 'TRACKING'
 
 
 def test_rpn_family_reports_features(clips):
