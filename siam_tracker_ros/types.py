@@ -1,9 +1,11 @@
 """Small frozen types and input checks shared by every tracker (spec §1.1, §1.7)."""
 import math
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
+from siam_tracker_ros.ops.confidence import MapConfidence
 from siam_tracker_ros.status import STATE_NAMES, TRACKING
 
 MAX_BOX_TO_IMAGE = 2.0  # a box may be at most this many times the image's width and height
@@ -19,12 +21,14 @@ class TrackerStateError(RuntimeError):
 
 @dataclass(frozen=True)
 class TrackResult:
-    """One tracked frame: 0-based `xywh` box in pixels, a score in [0, 1] and the target's
-    state (`status.TRACKING` or `status.LOST`, see `state_name`)."""
+    """One tracked frame: 0-based `xywh` box in pixels, a score in [0, 1], the target's
+    state (`status.TRACKING` or `status.LOST`, see `state_name`) and, from the Siamese
+    trackers, the response map's confidence features the state was decided from."""
 
     box: tuple
     score: float
     state: int = TRACKING
+    confidence: Optional[MapConfidence] = None
 
     @property
     def state_name(self) -> str:

@@ -1,16 +1,18 @@
-"""`siam-track`: one command-line tool with subcommands (list, run, bench, eval, train, export)."""
+"""`siam-track`: one command-line tool with subcommands (list, run, bench, eval, train, export,
+calibrate-lost)."""
 import argparse
 import sys
 
-from siam_tracker_ros.cli import (bench_cmd, eval_cmd, export_cmd, list_cmd, run_cmd,
-                                  train_cmd)
+from siam_tracker_ros.cli import (bench_cmd, calibrate_cmd, eval_cmd, export_cmd, list_cmd,
+                                  run_cmd, train_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog='siam-track', description='Siamese single-object trackers: run, evaluate, train.')
     subparsers = parser.add_subparsers(dest='command', required=True)
-    for module in (list_cmd, run_cmd, eval_cmd, train_cmd, bench_cmd, export_cmd):
+    for module in (list_cmd, run_cmd, eval_cmd, train_cmd, bench_cmd, export_cmd,
+                   calibrate_cmd):
         module.add_parser(subparsers)
     return parser
 

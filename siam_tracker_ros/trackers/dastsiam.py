@@ -4,12 +4,14 @@ from dataclasses import dataclass
 from typing import ClassVar
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from siam_tracker_ros.models.dastsiam_net import TRUNKS, DASTSiamNet, build_dastsiam
 from siam_tracker_ros.models.pretrained_backbones import MOBILENETV2_FILE
 from siam_tracker_ros.registry import TrackerEntry, register
-from siam_tracker_ros.trackers.rpn import RPNConfig, RPNState, RPNTracker, all_finite
+from siam_tracker_ros.trackers.rpn import (RPNConfig, RPNState, RPNTracker, all_finite,
+                                           cell_map)
 from siam_tracker_ros.trackers.rpn_decoder import (DastConfidence, RpnDecoded,
                                                    dastsiam_confidence, dastsiam_probabilities)
 from siam_tracker_ros.training.rpn_objectives import DASTSIAM_TRIPLETS
@@ -90,6 +92,11 @@ class DASTSiamTracker(RPNTracker):
         step = self.choose((p1 + p2) / 2, self.box_deltas(maps))
         return DastDecoded(step, dastsiam_confidence(p1, p2, step.best,
                                                      self.config.update_threshold))
+
+    def decoded_map(self, maps: tuple, decoded: DastDecoded) -> np.ndarray:
+        """r×r map of each cell's best anchor (p₁ + p₂)/2, the probability decoded."""
+        p1, p2 = dastsiam_probabilities(maps[0], maps[1])
+        return cell_map((p1 + p2) / 2, self.config.num_anchors)
 
     def update(self, decoded: DastDecoded, image_shape) -> float:
         """The §1.5 update; the score p[best] = (p₁[best] + p₂[best])/2 = c/2 (§7)."""

@@ -89,6 +89,7 @@ class DSiamTracker(ScalePyramidTracker):
     """SiamFC-3s decoding on DSiam's fused, transformed response; V and W learned online."""
 
     batch_targets = False  # V and W differ per target: several are tracked one at a time
+    redetects = False
 
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)

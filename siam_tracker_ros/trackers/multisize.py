@@ -25,6 +25,7 @@ class MultiSizePyramidTracker(ScalePyramidTracker):
     """
 
     batch_targets = False  # crops of several sizes: several targets are tracked one at a time
+    redetects = False
 
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)

@@ -4,13 +4,18 @@
 Used by siamfc, dsiam, siam_gam and dyconv_fusion: their networks return B×1×r×r logits.
 """
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 import torch
 
+from siam_tracker_ros.ops.confidence import map_confidence
 from siam_tracker_ros.ops.crop import crop_patch, template_side
 from siam_tracker_ros.ops.windows import hann2d
+from siam_tracker_ros.status import LOST
+from siam_tracker_ros.trackers.redetect import (Widened, best_candidate, frame_tiles,
+                                                search_order, tile_spacing)
 from siam_tracker_ros.trackers.siamese import SiameseConfig, SiameseTracker, TargetState
 from siam_tracker_ros.trackers.siamfc_decoder import (Decoded, decode, scale_factors,
                                                       scale_update, upsample)
@@ -29,9 +34,13 @@ class PyramidConfig(SiameseConfig):
     min_scale: float
     max_scale: float
     hold_score: float
+    redetect: bool
+    redetect_tiles: int
 
     def __post_init__(self):
         super().__post_init__()
+        if self.redetect_tiles < 1:
+            raise ValueError(f'redetect_tiles must be >= 1, got {self.redetect_tiles}')
         if not 0.0 <= self.hold_score < 1.0:
             raise ValueError(f'hold_score must be in [0, 1), got {self.hold_score}')
         if self.scale_num < 1 or self.scale_num % 2 == 0:
@@ -42,19 +51,34 @@ class PyramidConfig(SiameseConfig):
 
 @dataclass
 class PyramidState(TargetState):
-    """TargetState plus the search side s_x and its value at init, s_x0."""
+    """TargetState plus the search side s_x and its value at init, s_x0, and the target's
+    re-detection progress while LOST: the tile search order and its position (`scan`), this
+    frame's tile centres (`tiles`), a candidate seen on earlier frames (`pending`: centre,
+    frames) and whether this frame jumped to it (`jumped`)."""
 
     s_x: float
     s_x0: float
+    scan: Optional[list] = field(default=None, kw_only=True)
+    tiles: Optional[list] = field(default=None, kw_only=True)
+    pending: Optional[tuple] = field(default=None, kw_only=True)
+    jumped: bool = field(default=False, kw_only=True)
 
 
 class ScalePyramidTracker(SiameseTracker):
-    """n-scale search, cosine window, damped scale update; the template is fixed."""
+    """n-scale search, cosine window, damped scale update; the template is fixed.
+
+    With `redetect: true`, LOST frames also search tiles over a widening area in the same
+    network batch (`trackers/redetect.py`); the target jumps to the best tile's peak when
+    the ordinary step fails the status's recovery test and that peak passes it."""
+
+    redetects = True   # False where a subclass's step cannot take tiles
 
     batch_targets = True
 
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
+        if config.redetect and not self.redetects:
+            raise ValueError(f'redetect is not available for {type(self).__name__}')
         self.factors = scale_factors(config.scale_num, config.scale_step)
         self._window = None
 
@@ -64,37 +88,95 @@ class ScalePyramidTracker(SiameseTracker):
         return PyramidState(center, size, pad_color, kernel, s_x, s_x)
 
     def search_crops(self, image) -> np.ndarray:
-        """The n search crops (instance_size², one per scale factor)."""
+        """The n search crops (instance_size², one per scale factor); while LOST with
+        `redetect`, this frame's re-detection tiles after them."""
         st, cfg = self.state, self.config
-        return np.stack([crop_patch(image, st.center, st.s_x * f, cfg.instance_size,
-                                    st.pad_color) for f in self.factors])
+        crops = np.stack([crop_patch(image, st.center, st.s_x * f, cfg.instance_size,
+                                     st.pad_color) for f in self.factors])
+        st.tiles = None
+        if not (cfg.redetect and self.status.state == LOST):
+            st.scan, st.pending = None, None
+            return crops
+        if st.scan is None:
+            spacing = tile_spacing(st.s_x, cfg.exemplar_size, cfg.instance_size)
+            st.scan = [search_order(st.center, spacing, image.shape), 0]
+        st.tiles = frame_tiles(*st.scan, cfg.redetect_tiles)
+        if st.pending is not None:   # look again where a candidate passed last frame
+            st.tiles.insert(0, st.pending[0])
+        st.scan[1] += 1
+        tiles = [crop_patch(image, c, st.s_x, cfg.instance_size, st.pad_color)
+                 for c in st.tiles]
+        return np.concatenate([crops, np.stack(tiles)]) if tiles else crops
 
     def to_maps(self, outputs) -> np.ndarray:
-        """n×r×r float32 response logits."""
+        """n×r×r float32 response logits (tiles' maps after them)."""
         with torch.inference_mode():
             return outputs[:, 0].float().cpu().numpy()
 
     def decode(self, maps: np.ndarray):
-        """The §1.4 decision on the upsampled maps; None when a map holds NaN or inf."""
+        """The §1.4 decision on the upsampled maps (and the best tile while re-detecting);
+        None when a map holds NaN or inf."""
         if not np.isfinite(maps).all():
             return None
-        cfg = self.config
-        upsampled = upsample(maps, cfg.response_up)
-        return decode(maps, self.factors, self.state.s_x, scale_penalty=cfg.scale_penalty,
-                      window_influence=cfg.window_influence, response_up=cfg.response_up,
-                      total_stride=self.net.stride, instance_size=cfg.instance_size,
-                      window=self.window(upsampled.shape[-1]), upsampled=upsampled)
+        cfg, n = self.config, len(self.factors)
+        scales = maps[:n]
+        upsampled = upsample(scales, cfg.response_up)
+        local = decode(scales, self.factors, self.state.s_x, scale_penalty=cfg.scale_penalty,
+                       window_influence=cfg.window_influence, response_up=cfg.response_up,
+                       total_stride=self.net.stride, instance_size=cfg.instance_size,
+                       window=self.window(upsampled.shape[-1]), upsampled=upsampled)
+        if not self.state.tiles:
+            return local
+        cell = self.net.stride * self.state.s_x / cfg.instance_size
+        return Widened(local, scales[local.scale_index],
+                       best_candidate(maps[n:], self.state.tiles, cell))
 
     def update(self, decoded: Decoded, image_shape) -> float:
         """Move, rescale by the damped factor of the chosen scale; score = sigmoid(raw peak).
         Below `hold_score` the target keeps its place and size (occluded or out of view:
-        the peak is then on something else)."""
+        the peak is then on something else). With tiles: `update_widened`."""
+        if isinstance(decoded, Widened):
+            return self.update_widened(decoded, image_shape)
         score = sigmoid(decoded.raw_peak)
         if score < self.config.hold_score:
             return score
         self.move_center(decoded.displacement, image_shape)
         self.rescale(scale_update(self.config.scale_lr, self.factors[decoded.scale_index]))
         return score
+
+    def update_widened(self, decoded, image_shape) -> float:
+        """The ordinary update; if its peak fails the recovery test, the best tile's peak is
+        a candidate when it passes. A candidate found at the same place (within the target
+        size) on `recover_frames` consecutive frames is confirmed: the target jumps there
+        (size kept) and reports that peak's score."""
+        self.state.jumped = False
+        score = self.update(decoded.local, image_shape)
+        if self.status.passes(score, map_confidence(decoded.local_map, score)):
+            self.state.pending = None
+            return score
+        far = decoded.far
+        far_score = sigmoid(far.raw_peak)
+        if not self.status.passes(far_score, map_confidence(far.response, far_score)):
+            self.state.pending = None
+            return score
+        spot = np.add(far.center, far.displacement)
+        seen = 1
+        if self.state.pending is not None and \
+                np.hypot(*(spot - self.state.pending[0])) <= max(self.state.size):
+            seen = self.state.pending[1] + 1
+        self.state.pending = (tuple(spot), seen)
+        if seen < self.config.recover_frames:
+            return score
+        self.state.center = np.asarray(far.center, np.float64)
+        self.move_center(far.displacement, image_shape)
+        self.state.jumped, self.state.pending = True, None
+        return far_score
+
+    def decoded_map(self, maps: np.ndarray, decoded: Decoded) -> np.ndarray:
+        """The chosen (pair, scale) r×r logit map (the tile's after a jump)."""
+        if isinstance(decoded, Widened):
+            return decoded.far.response if self.state.jumped else decoded.local_map
+        return maps[decoded.pair_index * len(self.factors) + decoded.scale_index]
 
     def rescale(self, factor: float) -> None:
         """Scale s_x by `factor`, saturated at [min_scale, max_scale]·s_x0; the size follows

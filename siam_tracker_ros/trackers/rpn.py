@@ -23,6 +23,12 @@ def all_finite(maps) -> bool:
     return all(np.isfinite(m).all() for m in maps)
 
 
+def cell_map(probabilities: np.ndarray, num_anchors: int) -> np.ndarray:
+    """r×r max over the k anchors of (k·r²,) flat probabilities (order a·r² + i·r + j)."""
+    side = int(math.isqrt(len(probabilities) // num_anchors))
+    return np.asarray(probabilities).reshape(num_anchors, side, side).max(axis=0)
+
+
 @dataclass(frozen=True)
 class RPNConfig(SiameseConfig):
     """RPN-family decoder settings (spec §1.5); values in config/<tracker>.yaml.
@@ -128,6 +134,10 @@ class RPNTracker(SiameseTracker):
             grid = anchor_grid(self.sizes, side, self.net.stride).reshape(-1, 4)
             self._grid[side] = (grid, anchor_window(side, len(self.sizes)))
         return self._grid[side]
+
+    def decoded_map(self, maps: tuple, decoded) -> np.ndarray:
+        """r×r map of each cell's best anchor foreground probability."""
+        return cell_map(foreground_probability(maps[0]), self.config.num_anchors)
 
     def update(self, decoded: RpnDecoded, image_shape) -> float:
         """Move the centre, take the blended size, clip (§1.5 steps 5–6); score = p[best]."""

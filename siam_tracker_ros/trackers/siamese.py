@@ -4,7 +4,7 @@ It owns what all of them share: the network on its execution path, the exemplar 
 padding colour, the target's centre and size, the TRACKING / LOST status, the result and the
 timing, and a fixed per-frame step:
 
-    search_crops → responses → decode → update → after_step
+    search_crops → responses → decode → update (+ the decoded map's confidence) → after_step
 
 Several targets: a `Target` holds one target's state and status; `start_target` and
 `track_many` swap them in and out, and `track_many` runs the search crops of every target
@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from siam_tracker_ros.models.weights import InputFormat
+from siam_tracker_ros.ops.confidence import NO_CONFIDENCE, map_confidence
 from siam_tracker_ros.ops.boxes import clip_xywh, cxcywh_to_xywh, xywh_to_cxcywh
 from siam_tracker_ros.ops.crop import crop_patch, image_mean_color, template_side
 from siam_tracker_ros.profiling import count_macs
@@ -200,16 +201,19 @@ class SiameseTracker(Tracker):
         return result
 
     def conclude(self, image, maps, timer: StepTimer) -> TrackResult:
-        """The step after the network: decode → update → after_step, then the status."""
+        """The step after the network: decode → update (+ the map's confidence) → after_step,
+        then the status."""
         decoded = self.decode(maps)
         timer.mark('decode')
         score = self.update(decoded, image.shape) if decoded is not None else 0.0
+        score = min(max(score, 0.0), 1.0) if math.isfinite(score) else 0.0
+        confidence = self.confidence(maps, decoded, score)
         timer.mark('update')
         if decoded is not None:
             self.after_step(image, decoded)
         timer.mark('after_step')
-        score = min(max(score, 0.0), 1.0) if math.isfinite(score) else 0.0
-        return TrackResult(self.current_box(image.shape), score, self.status.update(score))
+        state = self.status.update(score, confidence)
+        return TrackResult(self.current_box(image.shape), score, state, confidence)
 
     def search_crops(self, image) -> np.ndarray:
         """N×X×X×3 uint8 search crops at the current state."""
@@ -234,6 +238,11 @@ class SiameseTracker(Tracker):
     def update(self, decoded, image_shape) -> float:
         """Move the target by `decoded`; return the frame's score."""
         raise NotImplementedError
+
+    def decoded_map(self, maps, decoded):
+        """The 2-D map the decoder chose from, whose confidence features decide the status;
+        None (the default) leaves the status to the score alone."""
+        return None
 
     def after_step(self, image, decoded) -> None:
         """Hook after the state update (e.g. DSiam's online transforms)."""
@@ -299,6 +308,14 @@ class SiameseTracker(Tracker):
         """`head_maps` of `target` on rows start:end of the batch's search features."""
         with self.holding(target):
             return self.head_maps(map_tensors(lambda f: f[start:end], features))
+
+    def confidence(self, maps, decoded, score):
+        """The frame's `MapConfidence` (NO_CONFIDENCE when nothing was decoded), or None for
+        a tracker without `decoded_map`."""
+        if decoded is None:
+            return NO_CONFIDENCE
+        response = self.decoded_map(maps, decoded)
+        return None if response is None else map_confidence(response, score)
 
     # --- shared helpers -------------------------------------------------------------------
     def move_center(self, displacement, image_shape) -> None:

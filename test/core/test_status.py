@@ -4,15 +4,54 @@ import pytest
 
 from siam_tracker_ros import build_tracker
 from siam_tracker_ros.config import ConfigError
+from siam_tracker_ros.ops.confidence import MapConfidence
 from siam_tracker_ros.status import LOST, TRACKING, StatusConfig, TargetStatus
 
 
+def status_config(**fields):
+    values = dict(lost_rule='score', lost_score=0.3, lost_frames=3, recover_score=0.5,
+                  recover_frames=2, level_rate=0.5, lost_drop=0.0, lost_apce=0.0, lost_psr=0.0)
+    return StatusConfig(**{**values, **fields})
+
+
 def test_hysteresis():
-    status = TargetStatus(StatusConfig(lost_score=0.3, lost_frames=3, recover_score=0.5,
-                                       recover_frames=2))
+    status = TargetStatus(status_config())
     status.start()
     states = [status.update(s) for s in (0.2, 0.2, 0.9, 0.1, 0.1, 0.1, 0.45, 0.6, 0.6)]
     assert states == [TRACKING] * 5 + [LOST, LOST, LOST, TRACKING]
+
+
+def test_confidence_rule_goes_lost_on_a_flat_map_and_back_on_a_sharp_one():
+    """APCE below lost_apce × its running level makes a frame weak even at a high score; the
+    level follows only TRACKING frames that were not weak, so it is not dragged down."""
+    status = TargetStatus(status_config(lost_rule='confidence', lost_apce=0.5,
+                                        recover_score=0.5, recover_frames=2))
+    sharp, flat = MapConfidence(0.9, 20.0, 8.0, 0.4), MapConfidence(0.9, 5.0, 8.0, 0.4)
+    status.start()
+    states = [status.update(c.score, c) for c in [sharp] * 3 + [flat] * 4 + [sharp] * 2]
+    assert states == [TRACKING] * 5 + [LOST, LOST, LOST, TRACKING]
+    assert status.levels == pytest.approx((0.9, 20.0, 8.0))
+
+
+def test_score_rule_ignores_the_map():
+    status = TargetStatus(status_config(lost_rule='score', lost_apce=0.5, lost_frames=1))
+    status.start()
+    flat = MapConfidence(0.9, 1.0, 1.0, 1.0)
+    assert [status.update(0.9, c) for c in (MapConfidence(0.9, 20.0, 8.0, 0.4), flat)] == \
+        [TRACKING, TRACKING]
+
+
+def test_each_relative_test_alone_makes_a_frame_weak():
+    reference = MapConfidence(0.9, 20.0, 8.0, 0.4)
+    drops = {'lost_drop': MapConfidence(0.5, 20.0, 8.0, 0.4),
+             'lost_apce': MapConfidence(0.9, 5.0, 8.0, 0.4),
+             'lost_psr': MapConfidence(0.9, 20.0, 2.0, 0.4)}
+    for name, dropped in drops.items():
+        status = TargetStatus(status_config(lost_rule='confidence', lost_frames=1,
+                                            **{name: 0.8}))
+        status.start()
+        assert status.update(reference.score, reference) == TRACKING
+        assert status.update(dropped.score, dropped) == LOST, name
 
 
 def test_track_reports_lost_when_the_target_is_gone(sot_dir):
@@ -32,6 +71,40 @@ def test_track_reports_lost_when_the_target_is_gone(sot_dir):
     assert tracker.track(frame).state == TRACKING
 
 
-def test_bad_status_config_is_refused():
-    with pytest.raises(ConfigError, match='lost_frames'):
-        build_tracker('siamfc', lost_frames=0)
+@pytest.mark.parametrize('field, value', [('lost_frames', 0), ('lost_rule', 'psr'),
+                                          ('level_rate', 0.0), ('lost_apce', -1.0)])
+def test_bad_status_config_is_refused(field, value):
+    with pytest.raises(ConfigError, match=field):
+        build_tracker('siamfc', **{field: value})
+
+
+def run_hidden(tracker, sequence, hide, shown: int, hidden: int, back: int):
+    """States over `shown` real frames, `hidden` frames with the search region replaced by
+    scenery from elsewhere, then `back` real frames again."""
+    from siam_tracker_ros.evaluation.runner import load_frame
+    tracker.init(load_frame(sequence.frames[0]), tuple(sequence.boxes[0]))
+    states = []
+    for index in range(1, 1 + shown + hidden + back):
+        frame = load_frame(sequence.frames[index])
+        if shown < index <= shown + hidden:
+            frame = hide(frame, tracker.state.center, 1.5 * tracker.state.s_x)
+        states.append(tracker.track(frame).state)
+    return states[:shown], states[shown:shown + hidden], states[shown + hidden:]
+
+
+@pytest.mark.parametrize('clip', ['otb_DragonBaby', 'vot15_ball1'])
+def test_shipped_status_loses_a_hidden_target_and_finds_it_again(sot_dir, clip,
+                                                                 hide_search_region):
+    """The shipped siamfc with its calibrated status on a real clip: TRACKING while the
+    target is seen, LOST no sooner than lost_frames hidden frames, TRACKING again no sooner
+    than recover_frames frames after it is back."""
+    from siam_tracker_ros.datasets import load_dataset
+    sequence = next(s for s in load_dataset(sot_dir).sequences if s.name == clip)
+    tracker = build_tracker('siamfc', weights='default')
+    cfg = tracker.config
+    seen, hidden, back = run_hidden(tracker, sequence, hide_search_region, 5,
+                                    cfg.lost_frames + 10, cfg.recover_frames + 15)
+    assert set(seen) == {TRACKING}
+    assert LOST in hidden and hidden.index(LOST) >= cfg.lost_frames - 1
+    assert back[:cfg.recover_frames - 1] == [LOST] * (cfg.recover_frames - 1)
+    assert back[-1] == TRACKING

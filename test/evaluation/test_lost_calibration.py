@@ -1,0 +1,69 @@
+"""`siam-track calibrate-lost` on a real 2-clip subset, and the LOST scoring it is built on."""
+import numpy as np
+
+from siam_tracker_ros.cli.main import main
+from siam_tracker_ros.evaluation.lost_calibration import episodes, score_states
+from siam_tracker_ros.status import LOST, TRACKING
+
+CLIPS = ('sot/otb_Crossing', 'sot_val/otb_Skiing')   # Skiing: a small skier in snow
+FRAMES = 50
+
+
+def subset(sot_dir, root):
+    """An OTB-layout folder with the first FRAMES frames of CLIPS (links to the real files)."""
+    for clip in CLIPS:
+        source, name = sot_dir.parent / clip, clip.split('/')[1]
+        (root / name / 'img').mkdir(parents=True)
+        frames = sorted((source / 'img').iterdir())[:FRAMES]
+        for frame in frames:
+            (root / name / 'img' / frame.name).symlink_to(frame)
+        truth = (source / 'groundtruth_rect.txt').read_text().splitlines()[:FRAMES]
+        (root / name / 'groundtruth_rect.txt').write_text('\n'.join(truth) + '\n')
+    return root
+
+
+def test_scoring_counts_frames_episodes_and_delay():
+    iou = np.array([0.8, 0.05, 0.02, 0.01, 0.6, np.nan, 0.0, 0.0, 0.7])
+    states = np.array([TRACKING, TRACKING, TRACKING, LOST, LOST, LOST, TRACKING, TRACKING,
+                       TRACKING])
+    score = score_states(states, iou)
+    assert (score.frames, score.lost, score.flagged, score.hits) == (8, 5, 2, 1)
+    assert (score.episodes, score.caught, score.delays) == (2, 1, (2,))
+    assert score.precision == 0.5 and score.recall == 0.2
+    assert episodes(np.array([True, False, True, True])) == [(0, 1), (2, 4)]
+
+
+def test_calibrate_lost_writes_both_tables_and_reuses_its_cache(sot_dir, tmp_path, capsys):
+    data = subset(sot_dir, tmp_path / 'subset')
+    doc = tmp_path / 'doc.md'
+    doc.write_text('# Doc\n<!-- lost-calibration:begin -->\nold\n<!-- lost-calibration:end -->\n'
+                   '<!-- redetect:begin -->\nold\n<!-- redetect:end -->\ntail\n')
+    args = ['calibrate-lost', '--tracker', 'siamfc', '--weights', 'default', '--select',
+            str(data), '--cache', str(tmp_path / 'cache'), '--doc', str(doc), '--redetect']
+    assert main(args) == 0
+    text = doc.read_text()
+    assert 'old' not in text and text.startswith('# Doc') and text.endswith('tail\n')
+    for rule in ('chosen', 'shipped', 'score only'):
+        assert f'| siamfc_mobilenetv2 | subset | {rule} |' in text
+    assert '| data | sequence | AUC off | AUC on |' in text
+    cached = sorted((tmp_path / 'cache').rglob('*.npz'))
+    assert {p.stem for p in cached} >= {clip.split('/')[1] for clip in CLIPS}
+    losing = {p.stem for p in cached if np.any(np.load(p)['iou'] < 0.1)}
+    for name in {clip.split('/')[1] for clip in CLIPS}:
+        assert (f'| subset | {name} |' in text) == (name in losing)
+    stamps = [p.stat().st_mtime_ns for p in cached]
+    first = capsys.readouterr().out
+    assert main(args) == 0
+    assert [p.stat().st_mtime_ns for p in cached] == stamps
+    assert capsys.readouterr().out == first
+
+
+def test_calibrate_lost_refuses_a_doc_without_the_block(sot_dir, tmp_path, capsys):
+    data = subset(sot_dir, tmp_path / 'subset')
+    doc = tmp_path / 'doc.md'
+    doc.write_text('# no block\n')
+    args = ['calibrate-lost', '--weights', 'default', '--select', str(data), '--max-sequences',
+            '1', '--cache', str(tmp_path / 'cache'), '--doc', str(doc)]
+    assert main(args) == 2
+    assert 'lost-calibration:begin' in capsys.readouterr().err
+    assert doc.read_text() == '# no block\n'
