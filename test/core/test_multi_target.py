@@ -24,21 +24,26 @@ def one_thread():
     torch.set_num_threads(1)
 
 
-@pytest.fixture(scope='module')
-def clip(sot_dir):
+def dragonbaby(sot_dir, count):
     """(frames, three start boxes) of otb_DragonBaby: its ground truth and two shifted boxes."""
     sequence = read_otb_sequence(sot_dir / 'otb_DragonBaby')[0]
     frames = [cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB)
-              for f in sequence.frames[:FRAMES]]
+              for f in sequence.frames[:count]]
     x, y, w, h = sequence.boxes[0]
     return frames, [(x + dx, y + dy, w, h) for dx, dy in SHIFTS]
+
+
+@pytest.fixture(scope='module')
+def clip(sot_dir):
+    return dragonbaby(sot_dir, FRAMES)
 
 
 RPN_GAINS = {'template_cls': 0.005, 'template_reg': 0.0003}  # random init: |logits| ~ 500
 
 
-def make(name):
-    tracker = build_tracker(name, weights=resolve_weights('default', name), device='cpu')
+def make(name, **overrides):
+    tracker = build_tracker(name, weights=resolve_weights('default', name), device='cpu',
+                            **overrides)
     if name == 'siamrpn':
         with torch.no_grad():
             for layer, gain in RPN_GAINS.items():
@@ -46,9 +51,9 @@ def make(name):
     return tracker
 
 
-def alone(name, frames, box) -> np.ndarray:
+def alone(name, frames, box, **overrides) -> np.ndarray:
     """The boxes of one target tracked on its own with init/track."""
-    tracker = make(name)
+    tracker = make(name, **overrides)
     tracker.init(frames[0], box)
     return np.array([tracker.track(frame).box for frame in frames[1:]])
 
@@ -72,6 +77,24 @@ def test_batched_targets_match_targets_tracked_alone(name, clip):
     moved = np.abs(batched[-1] - np.array(boxes)).max(axis=1)
     assert (moved > 1.0).any(), 'the targets moved (the comparison is not of frozen boxes)'
     assert tracker.state is None, "the tracker's own target is untouched"
+
+
+def test_batched_targets_keep_their_own_redetection(sot_dir):
+    """With `redetect`, a LOST target adds its own tiles to the batch and keeps its own scan:
+    the boxes still match each target tracked alone (target 1 goes LOST on these frames)."""
+    frames, boxes = dragonbaby(sot_dir, 40)
+    tracker = make('siamfc', redetect=True)
+    targets = [tracker.start_target(frames[0], box) for box in boxes]
+    batched, states = [], set()
+    for frame in frames[1:]:
+        results = tracker.track_many(frame, targets)
+        batched.append([r.box for r in results])
+        states |= {(k, r.state_name) for k, r in enumerate(results)}
+    assert any(name == 'LOST' for _, name in states), 'no target re-detected: nothing compared'
+    batched = np.array(batched)
+    for k, box in enumerate(boxes):
+        error = np.abs(batched[:, k] - alone('siamfc', frames, box, redetect=True)).max()
+        assert error <= 1.0, f'target {k}: batched boxes differ by {error:.3f} px'
 
 
 def test_search_branch_runs_once_per_frame_for_all_targets(clip):
