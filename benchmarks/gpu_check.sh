@@ -2,7 +2,8 @@
 # Every check that needs CUDA, in one run (for a lent GPU machine; no ROS needed):
 #   1. the `cuda`-marked tests (CUDA fp32 / eager / fp16 vs the CPU path, shipped weights);
 #   2. `siam-track bench` speed tables with the CUDA paths, both shipped weights;
-#   3. `siam-track bench --agreement` of CUDA fp32 and fp16 vs CPU fp32 on the dev sequences
+#   3. several targets on the GPU: one batch against one at a time (benchmarks/multi_target.py);
+#   4. `siam-track bench --agreement` of CUDA fp32 and fp16 vs CPU fp32 on the dev sequences
 #      (AGREEMENT_PATHS overrides the list; SKIP_TESTS=1 skips step 1).
 # Run from the repository root with ../shared/data/sot beside it:
 #   bash benchmarks/gpu_check.sh [LOG_DIR]       (logs default to runs/gpu)
@@ -31,6 +32,10 @@ timeout 200 "${TRACK[@]}" bench --threads 2 --paths "$FUSED,$COMPILED" 2>&1 \
 section speed, AlexNet weights
 timeout 120 "${TRACK[@]}" bench --threads 2 --weights "$ALEXNET" --paths "$FUSED" 2>&1 \
   | tee "$LOGS/bench_alexnet.log" | grep -v Warning
+
+section several targets on cuda, shipped default weights
+timeout 150 python3 benchmarks/multi_target.py --device cuda --targets 1,2,4,8,16 2>&1 \
+  | tee "$LOGS/multi_target.log" | grep -v Warning
 
 for weights in default "$ALEXNET"; do
   for path in ${AGREEMENT_PATHS:-fused/fp32@cuda fused/fp16@cuda}; do

@@ -25,7 +25,8 @@ from siam_tracker_ros.models.weights import resolve_weights
 
 DEV_SET = Path(__file__).resolve().parents[1].parent / 'shared' / 'data' / 'sot'
 OFFSETS = [(0, 0), (-120, 40), (140, -30), (-60, -60), (200, 60), (-200, 10), (80, 90),
-           (-150, -80)]  # target k starts at the ground truth moved by OFFSETS[k] (pixels)
+           (-150, -80), (40, -90), (-40, 90), (160, 20), (-100, -20), (110, 70), (-180, 60),
+           (60, -40), (-70, 30)]  # target k starts at the ground truth moved by OFFSETS[k] (px)
 
 
 def cpu_name() -> str:
@@ -85,6 +86,7 @@ def main() -> None:
     parser.add_argument('--targets', default='1,2,4,8')
     parser.add_argument('--frames', type=int, default=30)
     parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--device', default='cpu', help='cpu or cuda (e.g. --targets 1,4,16)')
     parser.add_argument('--sequence', type=Path, default=DEV_SET / 'otb_DragonBaby')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -92,7 +94,7 @@ def main() -> None:
     if max(counts) > len(OFFSETS):
         parser.error(f'at most {len(OFFSETS)} targets')
     tracker = build_tracker(args.tracker, weights=resolve_weights(args.weights, args.tracker),
-                            device='cpu')
+                            device=args.device)
     frames = [frame for _, frame in zip(range(args.frames + 1), FrameSource(args.sequence))]
     box = first_groundtruth_box(args.sequence)
     time_targets(tracker, frames[:3], start_boxes(frames[0], box, max(counts)))  # warm up
