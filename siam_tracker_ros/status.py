@@ -94,7 +94,8 @@ class TargetStatus:
             if self._run >= cfg.lost_frames:
                 self.state, self._run = LOST, 0
         elif self.state == LOST:
-            self._run = self._run + 1 if self.passes(score, confidence) else 0
+            passes = not weak and score >= cfg.recover_score  # `passes`, weak known
+            self._run = self._run + 1 if passes else 0
             if self._run >= cfg.recover_frames:
                 self.state, self._run = TRACKING, 0
         if self.state == TRACKING and not weak and confidence is not None:

@@ -218,10 +218,14 @@ class TrackerNode(Node):
         return taken
 
     def _init_target_cb(self, request, response):
+        return self._serve('init', self._init_target, request, response)
+
+    def _serve(self, what, handle, request, response):
+        """`handle(request, response)` when admitted (`max_pending_requests`), else refused."""
         if not self._admit():
-            return self._refuse(response, 'init')
+            return self._refuse(response, what)
         try:
-            return self._init_target(request, response)
+            return handle(request, response)
         finally:
             self._leave()
 
@@ -280,12 +284,7 @@ class TrackerNode(Node):
                                              '(max_pending_requests)')
 
     def _remove_target_cb(self, request, response):
-        if not self._admit():
-            return self._refuse(response, 'remove_target')
-        try:
-            return self._remove_target(request, response)
-        finally:
-            self._leave()
+        return self._serve('remove_target', self._remove_target, request, response)
 
     def _remove_target(self, request, response):
         try:
@@ -302,14 +301,9 @@ class TrackerNode(Node):
                                             f'{job.tracked} targets tracked')
 
     def _reset_cb(self, request, response):
-        if not self._admit():
-            return self._refuse(response, 'reset')
-        try:
-            return self._reset(response)
-        finally:
-            self._leave()
+        return self._serve('reset', self._reset, request, response)
 
-    def _reset(self, response):
+    def _reset(self, request, response):
         job = ResetJob()
         if not self._worker.submit(job, JOB_TIMEOUT_S):
             return self._answer(response, False, 'reset timed out in the worker thread')
