@@ -133,6 +133,11 @@ class DyConvFusionNet(nn.Module):
         stages 1–3 stay trainable: their kernel attention is new."""
         return list(self.embedding.stages[DYNAMIC_STAGES:])
 
+    def pretrained_modules(self) -> list:
+        """All five trunk stages (stages 1–3 train, their BN statistics stay with
+        `freeze_bn`)."""
+        return list(self.embedding.stages)
+
     def template(self, z: torch.Tensor) -> tuple:
         return tuple(crop_center(f, self.template_cells) for f in self.embedding(z))
 

@@ -31,7 +31,8 @@ class DynamicConv2d(nn.Module):
     """Conv2d with K bias-free kernels aggregated per sample by `KernelAttention`.
 
     `temperature` (τ) is a plain attribute, not saved with the weights: set it with
-    `set_temperature` from `dynamic_temperature(epoch)` while training; 1 at inference (§5).
+    `set_temperature` from `dynamic_temperature(epoch)` while training. It applies in training
+    mode only; in eval mode (inference, validation during training) τ is 1 (§5).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
@@ -78,8 +79,8 @@ class DynamicConv2d(nn.Module):
         return layer
 
     def kernel_attention(self, x: torch.Tensor) -> torch.Tensor:
-        """π(x): B×K, rows sum to 1."""
-        return self.attention(x, self.temperature)
+        """π(x): B×K, rows sum to 1; at τ = `temperature` in training mode, else at τ = 1."""
+        return self.attention(x, self.temperature if self.training else 1.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch = x.size(0)

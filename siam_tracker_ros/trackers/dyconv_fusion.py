@@ -3,7 +3,9 @@
 
 The network is `models/dyconv_fusion_net.py`; the trunk is the paper's dilated ResNeSt-50 or
 the ImageNet MobileNetV2 one (docs/trackers/dyconv_fusion.md). Training anneals the dynamic
-convolutions' temperature τ from 30 to 1 over the first 10 epochs (§5).
+convolutions' temperature τ from 30 to 1 over the first 10 epochs (§5; shorter runs
+anneal faster, `anneal_epochs`). A siamfc MobileNetV2 weights file warm-starts the MobileNetV2
+variant (`siamfc_warm_start`).
 """
 import dataclasses
 from dataclasses import dataclass
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from siam_tracker_ros.models.dynamic_conv import dynamic_temperature, set_temperature
 from siam_tracker_ros.models.dyconv_fusion_net import TRUNKS, DyConvFusionNet
+from siam_tracker_ros.models.dyconv_warm_start import siamfc_warm_start
 from siam_tracker_ros.models.pretrained_backbones import MOBILENETV2_FILE
 from siam_tracker_ros.models.resnest import RESNEST50_FILE
 from siam_tracker_ros.registry import TrackerEntry, register
@@ -50,13 +53,26 @@ def build_dyconv_fusion_net(config, backbone=None, pretrained_dir=None) -> DyCon
                            use_cbam=config.use_cbam, use_fusion=config.use_fusion)
 
 
+ANNEAL_EPOCHS = 10     # §5: τ reaches 1 at epoch 10
+FINAL_EPOCHS_AT_ONE = 2
+
+
+def anneal_epochs(total_epochs: int) -> int:
+    """Epochs over which τ falls 30 → 1: §5's 10, or fewer in a shorter run so that its last
+    `FINAL_EPOCHS_AT_ONE` epochs train at the inference τ = 1 (0: τ = 1 from the start)."""
+    return max(min(ANNEAL_EPOCHS, total_epochs - FINAL_EPOCHS_AT_ONE), 0)
+
+
 def anneal_temperature(net, epoch: int, train_config) -> None:
-    """Before each epoch: τ of every dynamic conv from the §5 schedule (30 → 1 by epoch 10)."""
-    set_temperature(net, dynamic_temperature(epoch))
+    """Before each epoch: τ of every dynamic conv from the §5 schedule (30 → 1 by epoch 10,
+    earlier in runs shorter than 12 epochs)."""
+    span = anneal_epochs(train_config.epochs)
+    set_temperature(net, dynamic_temperature(epoch, anneal_epochs=span) if span else 1.0)
 
 
 register(TrackerEntry(
     name='dyconv_fusion', tracker_class=ScalePyramidTracker, config_class=DyConvFusionConfig,
     build_net=build_dyconv_fusion_net,
     objective=dataclasses.replace(LOGISTIC_PAIRS, start_epoch=anneal_temperature),
+    weight_sources=('siamfc',), adapt_state=siamfc_warm_start,
     summary='ResNeSt/MobileNetV2 + dynamic conv + CBAM + shallow/deep fusion, 25x25 map'))

@@ -76,10 +76,12 @@ class TrainConfig:
 
     name: str
     tracker: str                   # a registered tracker: its network and objective
+    tracker_settings: dict = dataclasses.field(default_factory=dict)  # over config/<tracker>.yaml
     backbone: str = ''           # '' = the tracker config's backbone
     pretrained: bool = False
     init_weights: str = ''         # a weights file to start from ('' = none), e.g. SiamFC's
     freeze_trunk: bool = False
+    freeze_bn: bool = False        # BN statistics of every pretrained stage stay fixed
     input: str = 'raw'
     seed: int = 0
     device: str = 'auto'
@@ -138,7 +140,7 @@ def _build(cls, values, where: str):
             value = 'fp16' if value else 'none'     # the older boolean form
         elif hint is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        elif hint in (int, float, str, bool) and not isinstance(value, hint):
+        elif hint in (int, float, str, bool, dict) and not isinstance(value, hint):
             raise TrainConfigError(f'{where}.{name}: expected {hint.__name__}, got {value!r}')
         kwargs[name] = value
     try:

@@ -13,9 +13,14 @@ INPUT_FORMATS = {'raw': InputFormat(), 'imagenet': IMAGENET_INPUT, 'caffe': CAFF
 
 
 def tracker_config(config):
-    """The tracker's config (config/<tracker>.yaml) that training, tracking and the node share."""
+    """The tracker's config (config/<tracker>.yaml) that training, tracking and the node share,
+    with the training config's `tracker_settings` over it (e.g. an ablation switch)."""
     entry = get_entry(config.tracker)
-    return load_config(entry.config_class, entry.name, entry.config_path)
+    try:
+        return load_config(entry.config_class, entry.name, entry.config_path,
+                           **config.tracker_settings)
+    except ValueError as err:
+        raise TrainConfigError(f'tracker_settings: {err}') from None
 
 
 def build_net(config) -> nn.Module:
@@ -48,6 +53,13 @@ def trunk_modules(net: nn.Module) -> list:
 def frozen_modules(net: nn.Module) -> list:
     """Modules whose parameters are all frozen (kept in eval mode: BN statistics fixed)."""
     return [m for m in trunk_modules(net) if not any(p.requires_grad for p in m.parameters())]
+
+
+def pretrained_modules(net: nn.Module) -> list:
+    """Every module that starts from pretrained weights, trained or not
+    (`net.pretrained_modules()`, else the trunk): `freeze_bn` keeps their BN statistics."""
+    pretrained = getattr(net, 'pretrained_modules', None)
+    return pretrained() if pretrained else trunk_modules(net)
 
 
 def thawed_modules(net: nn.Module, config) -> list:

@@ -26,7 +26,8 @@ from siam_tracker_ros.training import checkpoint, distributed, logs
 from siam_tracker_ros.registry import get_entry
 from siam_tracker_ros.training.data import batch_rngs, build_mixture
 from siam_tracker_ros.training.models import (apply_unfreeze, build_net, frozen_modules,
-                                              input_format, thawed_modules)
+                                              input_format, pretrained_modules,
+                                              thawed_modules)
 from siam_tracker_ros.training.schedule import build_optimizer, epoch_lr, set_lr
 
 AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16, 'none': None}
@@ -77,7 +78,10 @@ class Trainer:
 
     def train_mode(self) -> None:
         self.net.train()
-        for module in frozen_modules(self.net) + self.thawed:
+        fixed = frozen_modules(self.net) + self.thawed
+        if self.config.freeze_bn:
+            fixed += pretrained_modules(self.net)
+        for module in fixed:
             module.eval()
 
     def make_batch(self, epoch: int, step: int):
@@ -140,8 +144,9 @@ class Trainer:
         """Dev-set mean success AUC of this process's network."""
         from siam_tracker_ros.training.validate import evaluate, load_sequences, tracker_for
         sequences = load_sequences(self.config.val.root, self.config.val.max_frames)
-        scores = evaluate(tracker_for(self.net, self.input_format, self.config.tracker),
-                          sequences)
+        tracker = tracker_for(self.net, self.input_format, self.config.tracker,
+                              self.config.tracker_settings)
+        scores = evaluate(tracker, sequences)
         return scores['mean']
 
     def finish_epoch(self, epoch: int, loss: float, auc: float, seconds: float) -> None:

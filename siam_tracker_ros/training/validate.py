@@ -27,10 +27,11 @@ def run_sequence(tracker, frames, boxes, skipped: SkipCounter) -> np.ndarray:
     return predictions
 
 
-def tracker_for(net, input_format, tracker_name: str):
-    """The registered tracker with `net` swapped in (spec §1.7: modules are attributes)."""
+def tracker_for(net, input_format, tracker_name: str, settings=None):
+    """The registered tracker (with config field `settings` over its YAML) with `net` swapped
+    in (spec §1.7: modules are attributes)."""
     from siam_tracker_ros.build import build_tracker
-    tracker = build_tracker(tracker_name)
+    tracker = build_tracker(tracker_name, **(settings or {}))
     tracker.net = net.eval()
     tracker.input_format = input_format
     return tracker

@@ -21,7 +21,8 @@ from siam_tracker_ros.models.pretrained_backbones import MOBILENETV2_FILE
 from siam_tracker_ros.models.resnest import RESNEST50_FILE, ResNeSt50
 from siam_tracker_ros.models.weights import IMAGENET_INPUT, save_weights
 from siam_tracker_ros.registry import get_entry
-from siam_tracker_ros.trackers.dyconv_fusion import DyConvFusionConfig, build_dyconv_fusion_net
+from siam_tracker_ros.trackers.dyconv_fusion import (DyConvFusionConfig, anneal_epochs,
+                                                     build_dyconv_fusion_net)
 from siam_tracker_ros.trackers.pyramid import ScalePyramidTracker
 from siam_tracker_ros.training.config import load_train_config
 from siam_tracker_ros.training.models import build_net
@@ -117,6 +118,49 @@ def test_pretrained_resnest50_trunk_is_read_from_the_converted_file(tmp_path):
 def test_missing_trunk_file_names_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match=MOBILENETV2_FILE):
         build_dyconv_fusion_net(config(**MOBILE), pretrained_dir=tmp_path)
+
+
+# --- warm start from siamfc MobileNetV2 weights --------------------------------------------
+SIAMFC_MOBILENETV2 = REPO / 'siam_tracker_ros' / 'weights' / 'siamfc_mobilenetv2.pt'
+
+
+def test_siamfc_mobilenetv2_weights_warm_start_the_fusion_network(sot_dir):
+    siamfc = build_tracker('siamfc', weights=SIAMFC_MOBILENETV2, backend='eager')
+    fusion = build_tracker(NAME, weights=SIAMFC_MOBILENETV2, backend='eager')
+    net = fusion.net
+    assert net.embedding.deep_proj[0].in_channels == 96                  # trunk from the file
+    assert net.score_fusion.weight.flatten().tolist() == [1.0, 0.0]
+    assert net.score_fusion.bias.item() == pytest.approx(siamfc.net.adjust_bias.item())
+    expand = net.embedding.stages[1][0].conv[0]                          # features.2 expand
+    static = siamfc.net.backbone.low[2].conv[0].weight
+    assert isinstance(expand, DynamicConv2d)
+    assert 0 < (expand.weight - static).abs().max() <= 0.06 * static.std()   # K copies + 1 %
+    attention = net.embedding.stage_attention[0].spatial.conv
+    assert attention.weight.abs().max() == 0 and attention.bias.item() == 6.0
+    # without the shallow max pool (the one module siamfc has no counterpart for), the warm
+    # start gives siamfc's map on a real pair up to CBAM's 0.2 % and the kernel perturbation
+    net.embedding.shallow_pool = nn.Identity()
+    frames = crossing(sot_dir, 2)
+    maps = []
+    for tracker in (siamfc, fusion):
+        tracker.init(frames[0], CROSSING_BOX)
+        maps.append(tracker.responses(tracker.search_crops(frames[1])).ravel())
+    want, got = maps
+    assert np.corrcoef(want, got)[0, 1] > 0.95
+    assert got.argmax() == want.argmax()
+
+
+@pytest.mark.parametrize('switch', ['use_dynamic', 'use_cbam', 'use_fusion'])
+def test_every_ablation_takes_the_warm_start(sot_dir, switch):
+    tracker = build_tracker(NAME, weights=SIAMFC_MOBILENETV2, **{switch: False})
+    frames = crossing(sot_dir, 2)
+    tracker.init(frames[0], CROSSING_BOX)
+    assert np.all(np.isfinite(tracker.track(frames[1]).box))
+
+
+def test_siamfc_weights_on_another_backbone_are_refused():
+    with pytest.raises(ValueError, match="unknown dyconv_fusion trunk 'alexnet'"):
+        build_tracker(NAME, weights=REPO / 'siam_tracker_ros/weights/siamfc_alexnet.pt')
 
 
 # --- decoder at r = 25 --------------------------------------------------------------------
@@ -242,21 +286,27 @@ def test_bench_takes_a_config_file(tmp_path, capsys):
 def test_training_anneals_temperature_from_30_per_epoch(tmp_path):  # DYN-3 in training
     write_media(tmp_path)
     path = write_train_config(tmp_path, name='tiny_dyconv', tracker=NAME, backbone='mobilenetv2',
-                              input='imagenet', epochs=2,
+                              input='imagenet', epochs=4,
                               data={'augment': {'search_size': 255}})
     trainer = Trainer(load_train_config(path), progress=False)
     seen = []
     first = next(m for m in trainer.net.modules() if isinstance(m, DynamicConv2d))
     first.register_forward_pre_hook(lambda module, args: seen.append(module.temperature))
     trainer.run()
-    # one step per epoch, template and search each: τ(0) = 30, τ(1) = 27.1 (§5)
-    assert seen == pytest.approx([30.0, 30.0, 27.1, 27.1])
-    assert all(m.temperature == seen[-1] for m in trainer.net.modules()
+    # one step per epoch, template and search each. A 4-epoch run anneals over 2 epochs so
+    # that its last two train at the inference τ = 1: τ = 30, 15.5, 1, 1.
+    assert seen == pytest.approx([30.0, 30.0, 15.5, 15.5, 1.0, 1.0, 1.0, 1.0])
+    assert all(m.temperature == 1.0 for m in trainer.net.modules()
                if isinstance(m, DynamicConv2d))
     weights = tmp_path / 'runs' / 'tiny_dyconv' / 'best_weights.pt'
     tracker = build_tracker(NAME, weights=weights)          # config says resnest50
     assert tracker.net.embedding.deep_proj[0].in_channels == 96
     assert tracker.input_format == IMAGENET_INPUT
+
+
+@pytest.mark.parametrize('epochs,span', [(80, 10), (12, 10), (11, 9), (4, 2), (2, 0), (1, 0)])
+def test_short_runs_anneal_faster_long_ones_follow_section_5(epochs, span):
+    assert anneal_epochs(epochs) == span
 
 
 def test_train_configs_load_and_the_cpu_one_freezes_conv4_conv5(tmp_path):
@@ -270,7 +320,9 @@ def test_train_configs_load_and_the_cpu_one_freezes_conv4_conv5(tmp_path):
     mobilenetv2_source_file(tmp_path / 'weights' / MOBILENETV2_FILE)
     mobile = load_train_config_with_cache(REPO / 'config/train/dyconv_fusion_mobilenetv2.yaml',
                                           tmp_path)
+    assert mobile.init_weights.endswith('siamfc_mobilenetv2.pt') and mobile.freeze_bn
     net = build_net(mobile)
+    assert net.score_fusion.weight.flatten().tolist() == [1.0, 0.0]     # the siamfc warm start
     stages = net.embedding.stages
     assert not any(p.requires_grad for s in stages[3:] for p in s.parameters())
     assert all(p.requires_grad for s in stages[:3] for p in s.parameters())

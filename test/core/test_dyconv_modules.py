@@ -128,6 +128,16 @@ def test_dyn3_temperature_schedule():  # DYN-3
         dynamic_temperature(-1)
 
 
+def test_temperature_applies_in_training_mode_only():  # inference and validation: τ = 1
+    layer = random_dynamic()
+    x = torch.randn(2, layer.in_channels, 9, 9)
+    at_one = layer.kernel_attention(x)
+    set_temperature(layer, 30.0)
+    assert not torch.allclose(layer.kernel_attention(x), at_one)
+    layer.eval()
+    assert torch.equal(layer.kernel_attention(x), at_one)
+
+
 def test_dyn3_set_temperature_reaches_every_layer():  # DYN-3
     trunk = ResNeSt50(dynamic=True)
     set_temperature(trunk, dynamic_temperature(5))

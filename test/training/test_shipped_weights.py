@@ -27,7 +27,9 @@ def test_weights_budget_cards_and_defaults():
                    if v.is_floating_point())
     defaults = dict(line.split() for line in
                     (PACKAGE_WEIGHTS_DIR / 'DEFAULTS').read_text().splitlines() if line.strip())
-    assert (PACKAGE_WEIGHTS_DIR / defaults['siamfc']).is_file()
+    assert all((PACKAGE_WEIGHTS_DIR / name).is_file() for name in defaults.values())
+    for tracker, name in defaults.items():
+        assert load_weights(PACKAGE_WEIGHTS_DIR / name)['tracker'] == tracker
 
 
 def test_shipped_weights_follow_a_moving_target():
@@ -35,7 +37,7 @@ def test_shipped_weights_follow_a_moving_target():
     background = textured(rng, 240, 320)
     patch = textured(np.random.default_rng(1), 48, 48)
     for path in shipped():
-        tracker = build_tracker('siamfc', weights=path)
+        tracker = build_tracker(load_weights(path)['tracker'], weights=path)
         boxes = []
         for t in range(6):
             frame = background.copy()
@@ -50,8 +52,10 @@ def test_shipped_weights_follow_a_moving_target():
 
 def test_run_eval_and_node_default_to_the_best_shipped_weights():
     from siam_tracker_ros.evaluation.runner import make_tracker
-    best = PACKAGE_WEIGHTS_DIR / (PACKAGE_WEIGHTS_DIR / 'DEFAULTS').read_text().split()[1]
-    assert make_tracker('siamfc').weights_path == str(best)          # siam-track eval
-    assert make_tracker('siamfc', 'none').weights_path is None
-    # build_tracker serves run, bench and the node
-    assert build_tracker('siamfc', weights='default').weights_path == str(best)
+    lines = (PACKAGE_WEIGHTS_DIR / 'DEFAULTS').read_text().split('\n')
+    for tracker, name in (line.split() for line in lines if line.strip()):
+        best = PACKAGE_WEIGHTS_DIR / name
+        assert make_tracker(tracker).weights_path == str(best)          # siam-track eval
+        assert make_tracker(tracker, 'none').weights_path is None
+        # build_tracker serves run, bench and the node
+        assert build_tracker(tracker, weights='default').weights_path == str(best)
