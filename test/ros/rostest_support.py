@@ -38,6 +38,9 @@ def load_sequence(seq_dir: Path, count: int):
     return frames, boxes
 
 
+IN_TRANSIT = ('newer than every', 'no image received yet')   # init replies that change nothing
+
+
 def frame_stamp_ns(index: int) -> int:
     """The stamp the tests give frame `index`."""
     return T0_NS + index * 10**9 // 30
@@ -210,13 +213,14 @@ class Client:
     def init_when_received(self, box, stamp_ns, frame_id='', tracker='', target_id='',
                            timeout=5.0):
         """`init`, called again while the node has not yet received the frame of `stamp_ns`
-        (its reply says so and changes nothing): a published frame is still in transit when
+        (its reply says so and changes nothing: 'newer than every received frame', or 'no
+        image received yet' before the first): a published frame is still in transit when
         `stream` returns."""
         deadline = time.monotonic() + timeout
         while True:
             reply = self.init(box, stamp_ns, frame_id, tracker, target_id)
-            if (reply.success or 'newer than every' not in reply.message
-                    or time.monotonic() > deadline):
+            in_transit = any(m in reply.message for m in IN_TRANSIT)
+            if reply.success or not in_transit or time.monotonic() > deadline:
                 return reply
             time.sleep(0.05)
 

@@ -10,7 +10,7 @@ import pytest
 
 from siam_tracker_ros.ros.workspace import installed_prefix
 
-from rostest_support import Client, load_sequence
+from rostest_support import Client, frame_stamp_ns, load_sequence
 
 SHARE = installed_prefix() / 'share' / 'siam_tracker_ros'
 EXECUTABLE = installed_prefix() / 'lib' / 'siam_tracker_ros' / 'tracker_node'
@@ -89,7 +89,7 @@ def test_launch_command_runs_the_node(description, start_node, sot_dir, tmp_path
         client.make_publisher(reliable=True, topic='/cam/image_raw')
         client.wait_matched(reliable=True)
         client.stream(frames[:2])
-        reply = client.init(tuple(boxes[1]))
+        reply = client.init_when_received(tuple(boxes[1]), frame_stamp_ns(1), 'camera')
         assert reply.success, reply.message
         client.stream(frames[2:], first=2)
         detections, statuses = client.settle(7)
