@@ -17,6 +17,7 @@ from rclpy.node import Node
 from rclpy.service import Service
 
 from siam_tracker_ros.registry import tracker_names
+from siam_tracker_ros.ros import qos
 from siam_tracker_ros.ros.params import PARAMETERS, declare_node_param
 from siam_tracker_ros.ros.tracker_node import JOB_TIMEOUT_S, TrackerNode, run
 from siam_tracker_ros.ros.worker import ResetJob
@@ -123,7 +124,9 @@ class LifecycleTrackerNode(LifecycleNodeMixin, TrackerNode):
         return SUCCESS
 
     def _output(self, msg_type, topic, depth):
-        return self.create_lifecycle_publisher(msg_type, topic, depth)
+        # cleanup destroys it while the node spins (qos.without_event_handlers)
+        return self.create_lifecycle_publisher(
+            msg_type, topic, depth, event_callbacks=qos.without_event_handlers('publisher'))
 
     def _create_outputs_and_services(self):
         before = {id(entity) for entity in (*self.publishers, *self.services)}

@@ -134,14 +134,13 @@ class TrackerNode(Node):
         return self.create_publisher(msg_type, topic, depth)
 
     def _create_input(self):
-        """The image subscription, and with qos auto the timer that re-matches its QoS."""
-        self._sub, self._reliability = None, None
+        """The image subscription, and the timer that re-matches its QoS to the publishers
+        (qos auto) or warns when they cannot reach it (a fixed qos)."""
+        self._sub, self._reliability, self._mismatch = None, None, ''
         self._subscribe(qos.choose_reliability(self._params.qos, []))
-        self._qos_timer = None
-        if self._params.qos == 'auto':
-            self._qos_timer = self.create_timer(self._params.qos_recheck_period,
-                                                self._match_qos_cb,
-                                                callback_group=self._image_group)
+        self._qos_timer = self.create_timer(self._params.qos_recheck_period,
+                                            self._match_qos_cb,
+                                            callback_group=self._image_group)
 
     def _subscribe(self, reliability):
         if self._sub is not None:
@@ -150,7 +149,8 @@ class TrackerNode(Node):
         self._sub = self.create_subscription(
             self._msg_type, self._topic, self._image_cb,
             qos.image_qos(reliability, self._params.qos_depth),
-            callback_group=self._image_group)
+            callback_group=self._image_group,
+            event_callbacks=qos.without_event_handlers('subscription'))
 
     def _match_qos_cb(self):
         found = qos.publisher_reliabilities(self, self._sub.topic_name)
@@ -159,6 +159,10 @@ class TrackerNode(Node):
             self.get_logger().info(f'{len(found)} publisher(s) on {self._sub.topic_name}: '
                                    f'subscribing {qos.policy_name(wanted)}')
             self._subscribe(wanted)
+        mismatch = qos.mismatch_warning(self._reliability, found)
+        if mismatch and mismatch != self._mismatch:
+            self.get_logger().warning(f'{self._sub.topic_name}: {mismatch}')
+        self._mismatch = mismatch
 
     def _get_tracker(self, name, overrides=None):
         with self._trackers_lock:

@@ -31,6 +31,7 @@ def start_node(tmp_path_factory):
         log = tmp_path_factory.mktemp('node') / 'node.log'
         node = NodeProcess(command or node_command(*ros_args), log, **process_options)
         started.append(node)
+        RUNNING.append(node)
         if wait:
             node.wait_ready()
         return node
@@ -38,3 +39,17 @@ def start_node(tmp_path_factory):
     yield start
     for node in started:
         node.stop()
+        RUNNING.remove(node)
+
+
+RUNNING = []  # node processes of the running module, for the failure report
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing ROS test's report carries the log of every node process of its module."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for node in RUNNING:
+            report.sections.append((f'node log {node.log_path}', node.log()))

@@ -195,30 +195,38 @@ class Client:
             if on_frame is not None:
                 on_frame(index)
 
-    def call(self, client, request, timeout=60.0):
-        """Call a service (Humble-compatible: no Client.call timeout) and return the response."""
-        assert client.wait_for_service(timeout_sec=timeout), f'{client.srv_name} unavailable'
-        future = client.call_async(request)
-        deadline = time.monotonic() + timeout
-        while not future.done() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert future.done(), f'{client.srv_name} did not answer in {timeout} s'
-        return future.result()
+    def call(self, client, request, timeout=60.0, resend_every=None):
+        """Call a service (Humble-compatible: no Client.call timeout) and return the response.
 
-    def init(self, box, stamp_ns=0, frame_id='', tracker='', target_id=''):
-        """Call ~/init_target with a 0-based xywh box."""
+        `resend_every` (idempotent requests only): send the request again after that many
+        seconds without an answer. Right after discovery a response can be lost when the server
+        has not yet matched our reader; a resend then gets through."""
+        assert client.wait_for_service(timeout_sec=timeout), f'{client.srv_name} unavailable'
+        futures = [client.call_async(request)]
+        deadline = time.monotonic() + timeout
+        next_send = time.monotonic() + (resend_every or timeout)
+        while not any(f.done() for f in futures) and time.monotonic() < deadline:
+            if time.monotonic() > next_send:
+                futures.append(client.call_async(request))
+                next_send = time.monotonic() + resend_every
+            time.sleep(0.01)
+        done = [f for f in futures if f.done()]
+        assert done, f'{client.srv_name} did not answer in {timeout} s'
+        return done[0].result()
+
+    def init_once(self, box, stamp_ns=0, frame_id='', tracker='', target_id=''):
+        """Call ~/init_target once with a 0-based xywh box."""
         return self.call(self.init_client,
                          init_request(box, stamp_ns, frame_id, tracker, target_id))
 
-    def init_when_received(self, box, stamp_ns, frame_id='', tracker='', target_id='',
-                           timeout=5.0):
-        """`init`, called again while the node has not yet received the frame of `stamp_ns`
+    def init(self, box, stamp_ns=0, frame_id='', tracker='', target_id='', timeout=15.0):
+        """`init_once`, called again while the node has not yet received the frame asked for
         (its reply says so and changes nothing: 'newer than every received frame', or 'no
-        image received yet' before the first): a published frame is still in transit when
-        `stream` returns."""
+        image received yet' before the first): a published frame may still be in transit
+        when `stream` returns, more so on a loaded machine."""
         deadline = time.monotonic() + timeout
         while True:
-            reply = self.init(box, stamp_ns, frame_id, tracker, target_id)
+            reply = self.init_once(box, stamp_ns, frame_id, tracker, target_id)
             in_transit = any(m in reply.message for m in IN_TRANSIT)
             if reply.success or not in_transit or time.monotonic() > deadline:
                 return reply

@@ -4,6 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
+import rclpy
 from rclpy.qos import ReliabilityPolicy
 from rclpy.serialization import serialize_message
 from sensor_msgs.msg import CompressedImage, Image
@@ -94,6 +95,30 @@ def test_qos_matching():
     assert qos.choose_reliability('auto', [rel, best]) == best
     assert qos.choose_reliability('reliable', [best]) == rel
     assert qos.choose_reliability('best_effort', [rel]) == best
+
+
+def test_qos_mismatch_warning():
+    rel, best = ReliabilityPolicy.RELIABLE, ReliabilityPolicy.BEST_EFFORT
+    assert qos.mismatch_warning(rel, [rel, best]).startswith('1 of 2 publisher(s) offer best_')
+    assert qos.mismatch_warning(rel, [rel]) == qos.mismatch_warning(rel, []) == ''
+    assert qos.mismatch_warning(best, [rel, best]) == ''
+
+
+def test_entities_without_event_handlers(ros_session):
+    """What the node destroys while spinning carries no QoS event handler to race with the
+    executor (qos.without_event_handlers); rclpy's default gives it at least one."""
+    node = rclpy.create_node('event_handler_check')
+    try:
+        default = node.create_subscription(Image, '/x', lambda msg: None, 1)
+        bare_sub = node.create_subscription(
+            Image, '/x', lambda msg: None, 1,
+            event_callbacks=qos.without_event_handlers('subscription'))
+        bare_pub = node.create_publisher(
+            Image, '/x', 1, event_callbacks=qos.without_event_handlers('publisher'))
+        assert default.event_handlers
+        assert bare_sub.event_handlers == [] and bare_pub.event_handlers == []
+    finally:
+        node.destroy_node()
 
 
 @pytest.mark.parametrize('ext, params', [

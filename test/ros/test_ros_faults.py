@@ -33,8 +33,8 @@ def test_tracker_exception_mid_stream_goes_lost_and_node_recovers(start_node, cl
     client.make_publisher(reliable=True)
     client.wait_matched(reliable=True)
     client.stream(frames[:2], first=FIRST)
-    assert client.init_when_received(boxes[1], frame_stamp_ns(FIRST + 1), 'camera',
-                                     target_id='first').success
+    assert client.init(boxes[1], frame_stamp_ns(FIRST + 1), 'camera',
+                       target_id='first').success
     client.clear()
     client.stream(frames[2:20], first=FIRST + 2, rate=10.0)  # slow enough to track every frame
     detections, statuses = client.settle(FIRST + 19)

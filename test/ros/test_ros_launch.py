@@ -89,7 +89,7 @@ def test_launch_command_runs_the_node(description, start_node, sot_dir, tmp_path
         client.make_publisher(reliable=True, topic='/cam/image_raw')
         client.wait_matched(reliable=True)
         client.stream(frames[:2])
-        reply = client.init_when_received(tuple(boxes[1]), frame_stamp_ns(1), 'camera')
+        reply = client.init(tuple(boxes[1]), frame_stamp_ns(1), 'camera')
         assert reply.success, reply.message
         client.stream(frames[2:], first=2)
         detections, statuses = client.settle(7)

@@ -3,6 +3,8 @@
 out of order they are refused with a clear log line and the node keeps its state and runs; a
 configure with a bad parameter fails until the parameter is fixed (issue 14 item 4)."""
 import itertools
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from siam_tracker_ros.status import IDLE
 
 from rostest_support import Client, frame_stamp_ns, load_sequence, node_command, stamp_of
 
+CYCLES = 10
 NAMES = itertools.count(1)  # each test's node gets its own name: no stale discovery entries
 
 
@@ -41,8 +44,9 @@ class Lifecycle:
         return self._client.call(self._change, request).success
 
     def state(self) -> str:
-        """The node's current state label."""
-        return self._client.call(self._get, GetState.Request()).current_state.label
+        """The node's current state label (resent if unanswered: a query changes nothing)."""
+        return self._client.call(self._get, GetState.Request(),
+                                 resend_every=5.0).current_state.label
 
     def set_string(self, name: str, text: str):
         """Set one string parameter; its SetParametersResult."""
@@ -67,7 +71,9 @@ def managed(ros_session, start_node):
                           wait=False)
         client = Client(f'{name}_test', node_name=name)
         made.append(client)
-        return node, client, Lifecycle(client, name)
+        life = Lifecycle(client, name)
+        assert life.state() == 'unconfigured'  # answered: the node has discovered us
+        return node, client, life
 
     yield make
     for client in made:
@@ -80,8 +86,8 @@ def _track(client, frames, boxes, first, count):
     client.wait_matched(reliable=True)
     client.clear()
     client.stream(frames[first:first + 2], first=first)
-    reply = client.init_when_received(tuple(boxes[first + 1]), frame_stamp_ns(first + 1),
-                                      target_id='car')
+    reply = client.init(tuple(boxes[first + 1]), frame_stamp_ns(first + 1),
+                        target_id='car')
     assert reply.success, reply.message
     client.stream(frames[first + 2:first + count], first=first + 2)
     detections, _ = client.settle(first + count - 1)
@@ -146,6 +152,36 @@ def test_transitions_out_of_order_are_refused(managed, clip):
     assert node.proc.poll() is None and life.state() == 'active'
     assert _track(client, frames, boxes, 0, 6), 'still tracks after the refusals'
     assert life.change('shutdown')  # from active
+    _exits_cleanly(node)
+
+
+def test_transitions_while_a_camera_streams(managed, clip):
+    """CYCLES configure/activate/deactivate/cleanup cycles while frames arrive: each answers,
+    and the node exits cleanly. (Destroying the outputs and the camera subscription while the
+    executor spun once killed the node with rclpy's InvalidHandle: qos.without_event_handlers.)"""
+    frames, _ = clip
+    node, client, life = managed()
+    client.make_publisher(reliable=True)
+    streaming = threading.Event()
+    streaming.set()
+
+    def camera():
+        for index in itertools.count():
+            if not streaming.is_set():
+                return
+            client.publish(frames[index % len(frames)], index)
+            time.sleep(0.005)
+
+    thread = threading.Thread(target=camera)
+    thread.start()
+    try:
+        for _ in range(CYCLES):
+            for transition in ('configure', 'activate', 'deactivate', 'cleanup'):
+                assert life.change(transition), f'{transition} failed:\n{node.log()}'
+    finally:
+        streaming.clear()
+        thread.join()
+    assert life.change('shutdown')
     _exits_cleanly(node)
 
 

@@ -45,8 +45,8 @@ def _start_two(client, frames, gt, first):
     boxes = {'a': tuple(gt[1]), 'b': _shifted(gt[1])}
     for _ in range(20):  # until the node has the frames (a new reader may miss the first)
         client.stream(frames[:2], first=first)
-        reply = client.init_when_received(boxes['a'], frame_stamp_ns(first + 1), 'camera',
-                                          target_id='a')
+        reply = client.init(boxes['a'], frame_stamp_ns(first + 1), 'camera',
+                            target_id='a')
         if 'no image received yet' not in reply.message:
             break
     assert reply.success and reply.target_id == 'a', reply.message
@@ -105,8 +105,8 @@ def test_replace_remove_and_reset(node, client, clip):
     _start_two(client, frames, gt, first)
     client.stream(frames[2:5], first=first + 2, rate=10.0)
     client.settle(first + 4)
-    replaced = client.init_when_received(tuple(gt[4]), frame_stamp_ns(first + 4), 'camera',
-                                         target_id='b')
+    replaced = client.init(tuple(gt[4]), frame_stamp_ns(first + 4), 'camera',
+                           target_id='b')
     assert replaced.success and '2 of max_targets 2 targets tracked' in replaced.message, (
         replaced.message)
     client.clear()
@@ -134,8 +134,8 @@ def test_replace_remove_and_reset(node, client, clip):
     assert arrays and all([d.id for d in a.detections] == ['b'] for a in arrays)
     assert {d.id for d in detections} == {'b'} and {s.target_id for s in statuses} == {'b'}
 
-    readded = client.init_when_received(tuple(gt[14]), frame_stamp_ns(first + 14), 'camera',
-                                        target_id='a')
+    readded = client.init(tuple(gt[14]), frame_stamp_ns(first + 14), 'camera',
+                          target_id='a')
     assert readded.success, readded.message
     client.clear()
     reply = client.reset()

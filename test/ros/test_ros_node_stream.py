@@ -29,8 +29,8 @@ def _stream_and_track(client, seq_dir, frame_id, target_id, first):
     responses = []
 
     def init_when_received():
-        responses.append(client.init_when_received(boxes[0], frame_stamp_ns(first), frame_id,
-                                                   target_id=target_id))
+        responses.append(client.init(boxes[0], frame_stamp_ns(first), frame_id,
+                                     target_id=target_id))
 
     def on_frame(index):
         if index == first + INIT_AT:
@@ -84,6 +84,8 @@ def test_reliable_camera_raw(raw_node, client, sot_dir):
 
 def test_best_effort_camera_raw(raw_node, client, sot_dir):
     # Same node: with qos auto it re-subscribes best effort when the camera changes.
+    client.make_publisher(reliable=True)
+    client.wait_matched(reliable=True)
     client.make_publisher(reliable=False)
     client.wait_matched(reliable=False)
     assert 'subscribing best_effort' in raw_node.log()
@@ -91,6 +93,16 @@ def test_best_effort_camera_raw(raw_node, client, sot_dir):
     processed, _ = _check_complete(dets, stats, size, 'cam_be', 'be', 1000)
     assert processed >= INIT_AT
     assert client.reset().success
+
+
+def test_fixed_reliable_qos_warns_of_best_effort_cameras(start_node, client):
+    node = start_node('-p', 'qos:=reliable', '-r', '__node:=siam_tracker_reliable_only')
+    client.make_publisher(reliable=False)
+    deadline = time.monotonic() + 20.0
+    while 'offer best_effort' not in node.log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ('/image: 1 of 1 publisher(s) offer best_effort: a reliable subscription receives '
+            'nothing from them (set qos to auto or best_effort)') in node.log(), node.log()
 
 
 def test_newest_frame_first_after_a_stall(raw_node, client, sot_dir):
@@ -105,8 +117,8 @@ def test_newest_frame_first_after_a_stall(raw_node, client, sot_dir):
     client.make_publisher(reliable=True)
     client.wait_matched(reliable=True)
     client.stream(small[:3], first=first)
-    reply = client.init_when_received(tuple(boxes[1] * scale), frame_stamp_ns(first + 1),
-                                      'camera', target_id='stall')
+    reply = client.init(tuple(boxes[1] * scale), frame_stamp_ns(first + 1), 'camera',
+                        target_id='stall')
     assert reply.success, reply.message
     client.stream(small[3:stall[0]], first=first + 3)
     client.settle(first + stall[0] - 1)

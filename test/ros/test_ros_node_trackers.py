@@ -29,8 +29,8 @@ def test_dyconv_fusion_with_its_shipped_weights_follows_a_real_target(dyconv_nod
     client.make_publisher(reliable=True)
     client.wait_matched(reliable=True)
     client.stream(frames[:1], first=FIRST)
-    reply = client.init_when_received(boxes[0], frame_stamp_ns(FIRST), 'camera',
-                                      target_id='walker')
+    reply = client.init(boxes[0], frame_stamp_ns(FIRST), 'camera',
+                        target_id='walker')
     assert reply.success, reply.message
     client.clear()
     client.stream(frames[1:], first=FIRST + 1, rate=10.0)

@@ -35,8 +35,8 @@ def test_plugin_tracker_runs_in_the_node(toy_node, client, sot_dir):
     client.make_publisher(reliable=True)
     client.wait_matched(reliable=True)
     client.stream(frames[:2], first=FIRST)
-    reply = client.init_when_received(boxes[1], frame_stamp_ns(FIRST + 1), 'camera',
-                                      target_id='toy_target')
+    reply = client.init(boxes[1], frame_stamp_ns(FIRST + 1), 'camera',
+                        target_id='toy_target')
     assert reply.success, reply.message
     client.clear()
     client.stream(frames[2:], first=FIRST + 2)
