@@ -49,7 +49,9 @@ def _trunk_place(key: str) -> str:
     if len(parts) < 4 or parts[0] != 'backbone' or parts[1] not in ('low', 'high'):
         return key
     block = int(parts[2]) + (LOW_BLOCKS if parts[1] == 'high' else 0)
-    stage = next(i for i, (a, b) in enumerate(MOBILENETV2_STAGES) if a <= block < b)
+    stage = next((i for i, (a, b) in enumerate(MOBILENETV2_STAGES) if a <= block < b), None)
+    if stage is None:
+        return key  # a block MobileNetV2 does not have: no place (the caller says so)
     local = block - MOBILENETV2_STAGES[stage][0]
     return '.'.join(['embedding', 'stages', str(stage), str(local)] + parts[3:])
 

@@ -19,7 +19,9 @@ from siam_tracker_ros.config import ConfigError, load_config
 from siam_tracker_ros.models.dynamic_conv import DynamicConv2d
 from siam_tracker_ros.models.pretrained_backbones import MOBILENETV2_FILE
 from siam_tracker_ros.models.resnest import RESNEST50_FILE, ResNeSt50
-from siam_tracker_ros.models.weights import IMAGENET_INPUT, save_weights
+from siam_tracker_ros.models.dyconv_warm_start import siamfc_warm_start
+from siam_tracker_ros.models.weights import (IMAGENET_INPUT, WeightsError, load_weights,
+                                              save_weights)
 from siam_tracker_ros.registry import get_entry
 from siam_tracker_ros.trackers.dyconv_fusion import (DyConvFusionConfig, anneal_epochs,
                                                      build_dyconv_fusion_net)
@@ -161,6 +163,14 @@ def test_every_ablation_takes_the_warm_start(sot_dir, switch):
 def test_siamfc_weights_on_another_backbone_are_refused():
     with pytest.raises(ValueError, match="unknown dyconv_fusion trunk 'alexnet'"):
         build_tracker(NAME, weights=REPO / 'siam_tracker_ros/weights/siamfc_alexnet.pt')
+
+
+def test_siamfc_state_with_a_block_mobilenetv2_lacks_is_refused():
+    net = build_tracker(NAME, trunk='mobilenetv2', backend='eager').net
+    state = load_weights(SIAMFC_MOBILENETV2)['state_dict']
+    state['backbone.high.40.conv.0.weight'] = state['backbone.high.0.conv.0.weight']
+    with pytest.raises(WeightsError, match="'backbone.high.40.conv.0.weight' has no place"):
+        siamfc_warm_start(net, state)
 
 
 # --- decoder at r = 25 --------------------------------------------------------------------
