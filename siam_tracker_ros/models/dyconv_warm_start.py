@@ -25,9 +25,11 @@ LOW_BLOCKS = MOBILENETV2_STAGES[2][1]   # siamfc's `low` = blocks 0–6, `high` 
 NECK, ADJUST = 'backbone.neck.', 'adjust_bias'
 
 
-def siamfc_warm_start(net, siamfc_state: dict, source=None) -> dict:
+def siamfc_warm_start(net, siamfc_state: dict, source=None,
+                      perturbation: float = PERTURBATION) -> dict:
     """The state dict that starts `net` (MobileNetV2 trunk, any ablation switches) from
-    a siamfc MobileNetV2 state dict; every siamfc key must find its place."""
+    a siamfc MobileNetV2 state dict; every siamfc key must find its place. `perturbation`:
+    the dynamic kernels' noise, relative to each static kernel's std (§5: 1 %)."""
     state = net.state_dict()
     generator = torch.Generator().manual_seed(0)
     for key, value in siamfc_state.items():
@@ -37,7 +39,7 @@ def siamfc_warm_start(net, siamfc_state: dict, source=None) -> dict:
         if place not in state:
             raise WeightsError(f'siamfc key {key!r} has no place in dyconv_fusion (its '
                                'warm start takes siamfc MobileNetV2 weights only)')
-        state[place] = _fit(value, state[place], generator)
+        state[place] = _fit(value, state[place], generator, perturbation)
     _open_attention(state)
     _split_neck(state, siamfc_state)
     return state
@@ -56,12 +58,13 @@ def _trunk_place(key: str) -> str:
     return '.'.join(['embedding', 'stages', str(stage), str(local)] + parts[3:])
 
 
-def _fit(value: torch.Tensor, target: torch.Tensor, generator) -> torch.Tensor:
+def _fit(value: torch.Tensor, target: torch.Tensor, generator,
+         perturbation: float) -> torch.Tensor:
     """A static kernel for a dynamic place (K × kernel): K perturbed copies; else as is."""
     value = value.to(target.dtype)
     if target.dim() != value.dim() + 1:
         return value
-    noise = torch.randn(target.shape, generator=generator) * (PERTURBATION * value.std())
+    noise = torch.randn(target.shape, generator=generator) * (perturbation * value.std())
     return value.unsqueeze(0) + noise
 
 

@@ -165,6 +165,22 @@ def test_siamfc_weights_on_another_backbone_are_refused():
         build_tracker(NAME, weights=REPO / 'siam_tracker_ros/weights/siamfc_alexnet.pt')
 
 
+def test_warm_start_without_pool_cbam_and_noise_is_siamfc(sot_dir):
+    """The mapping itself is exact: less the three modules siamfc lacks (shallow max pool,
+    CBAM, the kernels' 1 % noise), the fusion network gives siamfc's response map."""
+    siamfc = build_tracker('siamfc', weights=SIAMFC_MOBILENETV2, backend='eager')
+    fusion = build_tracker(NAME, weights=SIAMFC_MOBILENETV2, backend='eager', use_cbam=False)
+    state = load_weights(SIAMFC_MOBILENETV2)['state_dict']
+    fusion.net.load_state_dict(siamfc_warm_start(fusion.net, state, perturbation=0.0))
+    fusion.net.embedding.shallow_pool = nn.Identity()
+    frames = crossing(sot_dir, 2)
+    maps = []
+    for tracker in (siamfc, fusion):
+        tracker.init(frames[0], CROSSING_BOX)
+        maps.append(tracker.responses(tracker.search_crops(frames[1])))
+    assert np.abs(maps[0] - maps[1]).max() < 1e-3 * np.abs(maps[0]).max()
+
+
 def test_siamfc_state_with_a_block_mobilenetv2_lacks_is_refused():
     net = build_tracker(NAME, trunk='mobilenetv2', backend='eager').net
     state = load_weights(SIAMFC_MOBILENETV2)['state_dict']
