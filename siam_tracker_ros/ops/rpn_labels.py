@@ -104,6 +104,14 @@ def dastsiam_targets(gt, anchors: np.ndarray, input_size: int, stride: int = 8,
     return AnchorTargets(positive.astype(np.int64), regression_targets(gt, anchors), positive)
 
 
+def iou_targets(gt, anchors: np.ndarray, high: float = 0.6, low: float = 0.3) -> AnchorTargets:
+    """SiamRPN's IoU labels on every anchor, none subsampled: IoU > high positive, IoU < low
+    negative, the rest ignored. The DASTSiam labels ablation (`rpn_labels: iou`)."""
+    every = int(np.prod(anchors.shape[:-1]))
+    return siamrpn_targets(gt, anchors, np.random.default_rng(0), high=high, low=low,
+                           positives=every, total=2 * every)
+
+
 def centerness_targets(gt, map_size: int, input_size: int, stride: int = 8) -> np.ndarray:
     """(r, r) float32 FCOS centre-ness √(min(l,r)/max(l,r) · min(t,b)/max(t,b)) of each cell
     centre in the ground-truth box (corners cx ± w/2), and 0 outside it (§7 cls2 target)."""

@@ -15,6 +15,7 @@ from siam_tracker_ros.data.synthetic import SceneConfig
 DATASET_LAYOUTS = ('got10k', 'lasot', 'otb', 'ilsvrc_vid')
 INPUTS = ('raw', 'imagenet', 'caffe')   # pixel formats: training/models.py INPUT_FORMATS
 AMP_MODES = ('bf16', 'fp16', 'none')    # CUDA autocast dtype (fp16 with a GradScaler)
+RPN_LABELS = ('', 'iou')                # '' = the tracker's own; iou: dastsiam's labels ablation
 
 
 class TrainConfigError(ValueError):
@@ -98,6 +99,7 @@ class TrainConfig:
     grad_clip: float = 10.0
     balanced_loss: bool = True
     label_radius: float = 16.0
+    rpn_labels: str = ''           # dastsiam cls1: '' centre distance (§7) | iou (SiamRPN's, ablation)
     out_dir: str = 'runs'
     data: DataConfig = DataConfig()
     val: ValConfig = ValConfig()
@@ -108,6 +110,8 @@ class TrainConfig:
                   (self.input in INPUTS, f'input must be one of {", ".join(INPUTS)}'),
                   (self.amp in AMP_MODES, f'amp must be one of {", ".join(AMP_MODES)} '
                                           f'(or true/false), got {self.amp!r}'),
+                  (self.rpn_labels in RPN_LABELS, f'rpn_labels must be one of '
+                                                  f'{", ".join(map(repr, RPN_LABELS))}'),
                   (self.epochs >= 1 and self.batch_size >= 1, 'epochs/batch_size must be >= 1'),
                   (self.pairs_per_epoch >= self.batch_size, 'pairs_per_epoch < batch_size'),
                   (self.lr_start > 0 and self.lr_end > 0, 'learning rates must be > 0'),

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from siam_tracker_ros.ops.anchors import anchor_grid, anchor_sizes
-from siam_tracker_ros.ops.rpn_labels import (centerness_targets, dastsiam_targets,
+from siam_tracker_ros.ops.rpn_labels import (centerness_targets, dastsiam_targets, iou_targets,
                                              negative_pair_targets, siamrpn_targets)
 from siam_tracker_ros.ops.rpn_losses import (AnchorCounts, anchor_counts, dastsiam_loss,
                                              siamrpn_loss)
@@ -109,11 +109,13 @@ def draw_dastsiam_batch(mixture, rngs, input_format, device) -> tuple:
 
 
 def dastsiam_batch_targets(net, train, cls1, x, targets) -> tuple:
-    """(labels, centre-ness, deltas, positive) tensors for a batch's cls1 maps (§7 labels)."""
+    """(labels, centre-ness, deltas, positive) tensors for a batch's cls1 maps: §7's centre
+    distance labels, or SiamRPN's IoU labels with `rpn_labels: iou` (the ablation)."""
     side, size = cls1.size(-1), x.size(-1)
     anchors = search_anchors(train, side, size, net.stride)
     labels, deltas, positive = stacked(
-        [dastsiam_targets(gt, anchors, size, net.stride) for gt in targets], cls1.device)
+        [iou_targets(gt, anchors) if train.rpn_labels == 'iou'
+         else dastsiam_targets(gt, anchors, size, net.stride) for gt in targets], cls1.device)
     centerness = np.stack([centerness_targets(gt, side, size, net.stride) for gt in targets])
     return labels, torch.from_numpy(centerness).to(cls1.device), deltas, positive
 

@@ -6,7 +6,7 @@ from siam_tracker_ros.datasets.otb import read_otb_sequence
 from siam_tracker_ros.ops.anchors import AnchorError, anchor_grid, anchor_sizes, decode
 from siam_tracker_ros.ops.crop import template_side
 from siam_tracker_ros.ops.rpn_labels import (anchor_iou, centerness_targets, dastsiam_targets,
-                                             negative_pair_targets, siamrpn_targets)
+                                             iou_targets, negative_pair_targets, siamrpn_targets)
 from siam_tracker_ros.trackers import rpn_decoder
 
 X, R = 255, 17
@@ -88,6 +88,20 @@ def test_dastsiam_regression_targets_decode_to_the_gt():  # §7: reg trained on 
     deltas = targets.deltas.reshape(4, -1).T[targets.positive.ravel()]
     boxes = decode(deltas, DAST_ANCHORS.reshape(-1, 4)[targets.positive.ravel()])
     assert np.abs(boxes - gt).max() < 1e-3  # float32 targets
+
+
+def test_iou_labels_ablation_labels_every_anchor_by_iou():  # dastsiam `rpn_labels: iou`
+    square = ((DAST_X - 1) / 2, (DAST_X - 1) / 2, 64.0, 64.0)   # the anchor's own shape
+    targets = iou_targets(square, DAST_ANCHORS)
+    iou = anchor_iou(np.asarray(square), DAST_ANCHORS)
+    assert np.array_equal(targets.labels == 1, iou > 0.6)     # none subsampled
+    assert np.array_equal(targets.labels == 0, iou < 0.3)
+    assert np.array_equal(targets.labels == -1, (iou >= 0.3) & (iou <= 0.6))
+    assert np.array_equal(targets.positive, targets.labels == 1)
+    assert targets.labels[0, 12, 12] == 1 and (targets.labels == 1).sum() >= 5
+    elongated = ((DAST_X - 1) / 2, (DAST_X - 1) / 2, 110.0, 30.0)  # no 64×64 anchor fits
+    assert (iou_targets(elongated, DAST_ANCHORS).labels == 1).sum() == 0
+    assert (dastsiam_targets(elongated, DAST_ANCHORS, DAST_X).labels == 1).sum() == 13
 
 
 def test_centerness_is_zero_outside_and_follows_fcos_inside():  # §7 cls2 target

@@ -21,7 +21,8 @@ from siam_tracker_ros.ops.rpn_losses import centerness_loss, rpn_cls_loss, rpn_r
 from siam_tracker_ros.registry import get_entry
 from siam_tracker_ros.trackers.dastsiam import DASTSiamTracker
 from siam_tracker_ros.trackers.rpn import RPNTracker
-from siam_tracker_ros.training.config import DataConfig, TrainConfig, load_train_config
+from siam_tracker_ros.training.config import (DataConfig, TrainConfig, TrainConfigError,
+                                             load_train_config)
 from siam_tracker_ros.training.data import batch_rngs, build_mixture
 from siam_tracker_ros.training.models import INPUT_FORMATS, build_net
 from siam_tracker_ros.training.rpn_objectives import dastsiam_batch_targets
@@ -202,6 +203,28 @@ def test_dastsiam_training_step_on_cpu_gives_finite_losses(tmp_path):  # DAST-8
     loss.backward()
     grads = [p.grad for p in net.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
+
+
+def test_dastsiam_iou_labels_ablation_changes_only_cls1_labels(tmp_path):  # issue 12 ablation
+    torch.manual_seed(0)
+    centre = TrainConfig(name='dast', tracker='dastsiam', device='cpu')
+    iou = TrainConfig(name='dast', tracker='dastsiam', device='cpu', rpn_labels='iou')
+    net = build_net(centre).eval()
+    batch = get_entry('dastsiam').objective.make_batch(
+        tiny_mixture(tmp_path, 287), batch_rngs((0,), range(2)), IMAGENET_INPUT,
+        torch.device('cpu'))
+    z, z_a, z_c, x, targets = batch
+    with torch.no_grad():
+        cls1 = net(z, x, z_a, z_c)[0]
+    by_centre = dastsiam_batch_targets(net, centre, cls1, x, targets)
+    by_iou = dastsiam_batch_targets(net, iou, cls1, x, targets)
+    assert set(by_centre[0].unique().tolist()) <= {0, 1}
+    assert -1 in by_iou[0].unique().tolist()                  # SiamRPN's ignore band
+    assert torch.equal(by_centre[1], by_iou[1])               # centre-ness unchanged
+    with torch.no_grad():
+        assert math.isfinite(float(get_entry('dastsiam').objective.loss(net, batch, iou)))
+    with pytest.raises(TrainConfigError, match='rpn_labels'):
+        TrainConfig(name='dast', tracker='dastsiam', rpn_labels='centre')
 
 
 def test_siamrpn_loss_falls_on_a_fixed_batch(tmp_path):  # issue 12: training smoke test
