@@ -1,8 +1,6 @@
 """Several targets in one tracker (issue 14 item 3): `track_many` batches the search crops of all
 targets and gives the boxes each target gets when tracked alone, on a real sequence, for the
-SiamFC family (shipped siamfc weights) and the RPN family (siamrpn: no trained weights are
-shipped, so a seeded random init with the head's template convs scaled to trained-like output
-ranges, logits ~1 and box deltas ~0.1, whose boxes follow the image content frame to frame)."""
+SiamFC family and the RPN family, each with its shipped weights (siamfc, siamrpn)."""
 import time
 
 import cv2
@@ -38,17 +36,10 @@ def clip(sot_dir):
     return dragonbaby(sot_dir, FRAMES)
 
 
-RPN_GAINS = {'template_cls': 0.005, 'template_reg': 0.0003}  # random init: |logits| ~ 500
-
-
 def make(name, **overrides):
-    tracker = build_tracker(name, weights=resolve_weights('default', name), device='cpu',
-                            **overrides)
-    if name == 'siamrpn':
-        with torch.no_grad():
-            for layer, gain in RPN_GAINS.items():
-                getattr(tracker.net.rpn, layer).weight.mul_(gain)
-    return tracker
+    weights = resolve_weights('default', name)
+    assert weights is not None, f'{name} ships weights'
+    return build_tracker(name, weights=weights, device='cpu', **overrides)
 
 
 def alone(name, frames, box, **overrides) -> np.ndarray:
