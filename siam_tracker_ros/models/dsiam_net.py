@@ -1,8 +1,12 @@
-"""DSiam / DSiamM network (spec §3): SiamFC AlexNet taps, RLR transforms, elementwise fusion.
+"""DSiam / DSiamM network (spec §3): backbone taps, RLR transforms, elementwise fusion.
 
 Per layer l: Xˡ = xcorr(blend(V, F₁ˡ; α_v), blend(W, F_Zˡ; α_w)), then
 S = 0.001·(Υ⊙X⁵ + (1−Υ)⊙X⁴) + b (one layer: S = 0.001·X + b). V and W are per-layer RLR
 spectra (ops/rlr.py) or None (off). Learnable: backbone, Υ, log λ_v and log λ_w per layer, b.
+
+Taps: the SiamFC AlexNet gives conv4 and conv5 (the paper); a padded pretrained trunk
+(MobileNetV2, ...) gives one layer, `neck`: SiamFC's features of that trunk, the template
+centre-cropped as SiamFCNet does.
 """
 import math
 
@@ -14,25 +18,33 @@ from siam_tracker_ros.ops.correlation import xcorr
 from siam_tracker_ros.ops.rlr import apply_transform, blend, feature_window, rlr
 
 ADJUST_GAIN = 0.001
-LAYERS = ('conv4', 'conv5')
+LAYERS = ('conv4', 'conv5')      # the AlexNet taps
+TRUNK_LAYERS = ('neck',)         # the one tap of a padded pretrained trunk
 
 
 def check_layers(layers) -> tuple:
-    """('conv4', 'conv5'), ('conv5',) or ('conv4',); anything else is a ValueError."""
+    """('conv4', 'conv5'), ('conv5',), ('conv4',) or ('neck',); anything else is a ValueError."""
     if isinstance(layers, str):
         raise ValueError(f'dsiam layers must be a tuple of names such as ("conv5",), '
                          f'not the string {layers!r}')
     layers = tuple(layers)
+    if layers == TRUNK_LAYERS:
+        return layers
     if not layers or len(set(layers)) != len(layers) or not set(layers) <= set(LAYERS):
-        raise ValueError(f'dsiam layers must be ("conv4", "conv5"), ("conv5",) or ("conv4",); '
-                         f'got {layers!r}')
+        raise ValueError(f'dsiam layers must be ("conv4", "conv5"), ("conv5",) or ("conv4",) '
+                         f'(AlexNet), or ("neck",) (a pretrained trunk); got {layers!r}')
     return tuple(name for name in LAYERS if name in layers)
+
+
+def layers_backbone(layers: tuple) -> str:
+    """The backbone kind the checked `layers` need: 'alexnet' or 'trunk'."""
+    return 'trunk' if layers == TRUNK_LAYERS else 'alexnet'
 
 
 class DSiamNet(nn.Module):
     """template(z) and search(x) give per-layer features; head(kernel, features, V, W) → S."""
 
-    def __init__(self, backbone: AlexNet, layers=LAYERS, alpha_v: float = 0.49,
+    def __init__(self, backbone: nn.Module, layers=LAYERS, alpha_v: float = 0.49,
                  alpha_w: float = 0.29, lambda_v: float = 1e-5, lambda_w: float = 10.0,
                  response_size: int = 17, windowed: bool = True):
         super().__init__()
@@ -41,6 +53,10 @@ class DSiamNet(nn.Module):
                              f'got {lambda_v} and {lambda_w}')
         self.backbone = backbone
         self.layers = check_layers(layers)
+        if isinstance(backbone, AlexNet) != (layers_backbone(self.layers) == 'alexnet'):
+            raise ValueError(f'dsiam layers {self.layers} do not fit a '
+                             f'{type(backbone).__name__}: conv4 / conv5 are AlexNet taps, '
+                             f'a pretrained trunk has the one layer ("neck",)')
         self.alpha_v, self.alpha_w, self.windowed = alpha_v, alpha_w, windowed
         count = len(self.layers)
         self.log_lambda_v = nn.Parameter(torch.full((count,), math.log(lambda_v)))
@@ -54,8 +70,11 @@ class DSiamNet(nn.Module):
         return self.backbone.stride
 
     def taps(self, image: torch.Tensor) -> tuple:
-        """conv4 (after ReLU) and/or conv5 features of the shared backbone, in layer order."""
+        """conv4 (after ReLU) and/or conv5 features of the shared AlexNet, in layer order, or
+        the trunk's features (`neck`)."""
         net = self.backbone
+        if self.layers == TRUNK_LAYERS:
+            return (net(image),)
         conv4 = net.conv4(net.conv3(net.conv2(net.conv1(image))))
         if self.layers == ('conv4',):
             return (conv4,)
@@ -63,8 +82,15 @@ class DSiamNet(nn.Module):
         return (conv4, conv5) if len(self.layers) == 2 else (conv5,)
 
     def template(self, z: torch.Tensor) -> tuple:
-        """Per-layer template features F₁ˡ (8×8 and/or 6×6 for a 127 crop)."""
-        return self.taps(z)
+        """Per-layer template features F₁ˡ (8×8 and/or 6×6 for a 127 crop; a trunk's centre
+        `template_cells`²)."""
+        crop = getattr(self.backbone, 'crop_template', None)
+        return tuple(crop(f) for f in self.taps(z)) if crop else self.taps(z)
+
+    def trunk_modules(self) -> list:
+        """The pretrained trunk's modules (frozen by `freeze_trunk` training); none for AlexNet."""
+        trunk = getattr(self.backbone, 'trunk_modules', None)
+        return trunk() if trunk else []
 
     def search(self, x: torch.Tensor) -> tuple:
         """Per-layer search features (24×24 and/or 22×22 for a 255 crop)."""

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from siam_tracker_ros.models.backbones import build_backbone
-from siam_tracker_ros.models.dsiam_net import DSiamNet, check_layers
+from siam_tracker_ros.models.dsiam_net import DSiamNet, check_layers, layers_backbone
 from siam_tracker_ros.ops.crop import template_side
 from siam_tracker_ros.ops.windows import dsiam_search_mask
 from siam_tracker_ros.registry import TrackerEntry, register
@@ -60,10 +60,17 @@ class DSiamConfig(PyramidConfig):
 
 
 def build_dsiam_net(config, backbone=None, pretrained_dir=None) -> DSiamNet:
-    """DSiamNet on the SiamFC AlexNet (the only backbone it has taps for)."""
-    if backbone not in (None, 'alexnet'):
-        raise ValueError(f'dsiam needs the SiamFC AlexNet backbone, not {backbone!r}')
-    return DSiamNet(build_backbone('alexnet', pretrained_dir), config.layers, config.alpha_v,
+    """DSiamNet on `backbone` (the weights file's). layers conv4 / conv5 need the SiamFC
+    AlexNet; ("neck",) a pretrained trunk (MobileNetV2 when no weights file names one)."""
+    kind = layers_backbone(config.layers)
+    backbone = backbone or ('alexnet' if kind == 'alexnet' else 'mobilenetv2')
+    if (backbone == 'alexnet') != (kind == 'alexnet'):
+        need = ('the SiamFC AlexNet backbone' if kind == 'alexnet'
+                else 'a pretrained trunk such as mobilenetv2')
+        raise ValueError(f'dsiam layers {config.layers} need {need}, not {backbone!r} '
+                         f'(set layers: [conv4, conv5] for AlexNet weights, [neck] for a '
+                         f'pretrained trunk)')
+    return DSiamNet(build_backbone(backbone, pretrained_dir), config.layers, config.alpha_v,
                     config.alpha_w)
 
 

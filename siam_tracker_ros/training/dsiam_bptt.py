@@ -23,6 +23,7 @@ from siam_tracker_ros.ops.windows import dsiam_search_mask
 from siam_tracker_ros.runtime import to_input
 from siam_tracker_ros.trackers.dsiam_update import update_patches
 from siam_tracker_ros.training.clips import draw_clip
+from siam_tracker_ros.training.models import tracker_config
 from siam_tracker_ros.training.objectives import Objective, label_maps
 
 
@@ -50,13 +51,15 @@ def peak_point(response: torch.Tensor, input_size: int, stride: int) -> tuple:
 
 def clip_loss(net, frames, boxes, input_format: InputFormat = InputFormat(), *,
               exemplar_size: int = 127, instance_size: int = 255, radius: float = 16.0,
-              balanced: bool = True) -> torch.Tensor:
+              balanced: bool = True, learn_v: bool = True, learn_w: bool = True) -> torch.Tensor:
     """Σ_{t≥2} logistic loss of S_t over one clip (spec §3, Eq. 10), differentiable.
 
     Args:
         net: a DSiamNet (its train/eval mode is the caller's choice).
         frames: T ≥ 2 RGB uint8 images H×W×3.
         boxes: T ground-truth 0-based `xywh` boxes.
+        learn_v, learn_w: learn V / W after each frame (off: that transform stays off, the
+            tracker's `update_v` / `update_w` ablation switches).
     """
     if len(frames) < 2 or len(frames) != len(boxes):
         raise ValueError(f'a clip needs T ≥ 2 frames and one box per frame; got '
@@ -84,11 +87,13 @@ def clip_loss(net, frames, boxes, input_format: InputFormat = InputFormat(), *,
         height, width = frames[t].shape[:2]
         center = tuple(np.clip(image_point(peak, center, s_x, instance_size), 0,
                                [width - 1, height - 1]))
-        if t + 1 < len(frames):  # the last frame's transforms would never be used
+        if t + 1 < len(frames) and (learn_v or learn_w):  # the last frame's would be unused
             o_t, g_t, masked = update_patches(frames[t], center, s_z, s_x, pad, mask,
                                               exemplar_size, instance_size)
-            v_hat = net.learn_v(first, embed(net.template, o_t))
-            w_hat = net.learn_w(embed(net.search, g_t), embed(net.search, masked))
+            if learn_v:
+                v_hat = net.learn_v(first, embed(net.template, o_t))
+            if learn_w:
+                w_hat = net.learn_w(embed(net.search, g_t), embed(net.search, masked))
     return total
 
 
@@ -100,7 +105,8 @@ def draw_clip_batch(mixture, rngs, input_format, device):
 
 
 def clip_batch_loss(net, batch, train) -> torch.Tensor:
-    """`clip_loss` of one clip with the training config's label radius and balancing.
+    """`clip_loss` of one clip with the training config's label radius and balancing, and
+    the tracker config's `update_v` / `update_w` (with `tracker_settings` over it).
 
     BatchNorm layers keep their statistics (eval mode): every forward here is a single crop,
     too few samples for batch statistics when fine-tuning from SiamFC.
@@ -109,8 +115,10 @@ def clip_batch_loss(net, batch, train) -> torch.Tensor:
     for module in net.modules():
         if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
             module.eval()
+    settings = tracker_config(train)
     return clip_loss(net, frames, boxes, input_format, radius=train.label_radius,
-                     balanced=train.balanced_loss)
+                     balanced=train.balanced_loss, learn_v=settings.update_v,
+                     learn_w=settings.update_w)
 
 
 BPTT_CLIPS = Objective(make_batch=draw_clip_batch, loss=clip_batch_loss, per_sample=False)

@@ -197,6 +197,18 @@ def test_bptt_clip_gives_finite_gradients_to_lambda_and_fusion(fusion):  # DS-6
     assert torch.isfinite(conv1).all() and conv1.abs().sum() > 0
 
 
+@pytest.mark.parametrize('learn_v, learn_w', [(False, True), (True, False), (False, False)])
+def test_bptt_ablation_switches_leave_their_transform_off(learn_v, learn_w):
+    """update_v / update_w off in training: that λ gets no gradient (the transform never
+    runs); the other still does."""
+    torch.set_num_threads(1)
+    net = dsiam_net()
+    frames, boxes = textured_scene([(80.0, 80.0), (84.0, 78.0), (88.0, 75.0)])
+    clip_loss(net, frames, boxes, learn_v=learn_v, learn_w=learn_w).backward()
+    for learn, grad in ((learn_v, net.log_lambda_v.grad), (learn_w, net.log_lambda_w.grad)):
+        assert (grad is not None and bool(grad[1] != 0)) == learn
+
+
 def test_clip_needs_two_frames_and_a_box_each():
     frames, boxes = textured_scene([(80.0, 80.0), (84.0, 78.0)])
     with pytest.raises(ValueError, match='clip'):

@@ -31,6 +31,7 @@ from tiny_data import siam_track, write_media, write_otb, write_train_config
 REPO = Path(__file__).resolve().parents[2]
 SIAMFC_ALEXNET = REPO / 'siam_tracker_ros' / 'weights' / 'siamfc_alexnet.pt'
 SIAMFC_MOBILENET = REPO / 'siam_tracker_ros' / 'weights' / 'siamfc_mobilenetv2.pt'
+PAPER = {'layers': ['conv4', 'conv5']}   # DSiamM on AlexNet (the config's default is [neck])
 
 
 def read_sequence(sot_dir, name, count):
@@ -66,7 +67,7 @@ def test_dsiam_is_registered_and_built():
     assert 'dsiam' in tracker_names()
     entry = get_entry('dsiam')
     assert entry.weight_sources == ('siamfc',) and entry.tracker_class is DSiamTracker
-    tracker = build_tracker('dsiam')
+    tracker = build_tracker('dsiam', **PAPER)
     assert isinstance(tracker, DSiamTracker) and isinstance(tracker.net, DSiamNet)
     assert tracker.net.layers == ('conv4', 'conv5') and tracker.net.fusion.shape == (17, 17)
     assert (tracker.net.alpha_v, tracker.net.alpha_w) == (0.49, 0.29)
@@ -81,9 +82,13 @@ def test_bad_settings_and_backbones_are_clear_errors():
     with pytest.raises(ConfigError, match='alpha_w'):
         build_tracker('dsiam', alpha_w=1.5)
     with pytest.raises(ValueError, match='AlexNet'):
-        build_dsiam_net(build_tracker('dsiam').config, 'mobilenetv2')
+        build_dsiam_net(build_tracker('dsiam', **PAPER).config, 'mobilenetv2')
     with pytest.raises(ValueError, match='AlexNet'):   # SiamFC weights on another backbone
-        build_tracker('dsiam', weights=SIAMFC_MOBILENET)
+        build_tracker('dsiam', weights=SIAMFC_MOBILENET, **PAPER)
+    with pytest.raises(ValueError, match='pretrained trunk'):   # the trunk's layer on AlexNet
+        build_tracker('dsiam', weights=SIAMFC_ALEXNET, layers=['neck'])
+    with pytest.raises(ConfigError, match='neck'):
+        build_tracker('dsiam', layers=['neck', 'conv5'])
 
 
 # --- C8 -------------------------------------------------------------------------------------
@@ -126,7 +131,7 @@ class StubAlexNet(nn.Module):
 
 def test_stub_embedding_follows_noise_patch_with_transforms_on():  # C9
     rng = np.random.default_rng(0)
-    tracker = build_tracker('dsiam')
+    tracker = build_tracker('dsiam', **PAPER)
     tracker.net.backbone = StubAlexNet()
     patch = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
     steps = rng.uniform(-4.2, 4.2, size=(10, 2))  # <= 6 px per frame
@@ -143,7 +148,7 @@ def test_stub_embedding_follows_noise_patch_with_transforms_on():  # C9
 def test_failure_grows_s_x_turns_transforms_off_and_recovers(crossing):  # DS-5
     """A very negative adjust bias forces peak ≤ 0 (eager: the runner runs `net` itself)."""
     frames, boxes = crossing
-    tracker = build_tracker('dsiam', weights=SIAMFC_ALEXNET, backend='eager')
+    tracker = build_tracker('dsiam', weights=SIAMFC_ALEXNET, **PAPER, backend='eager')
     tracker.init(frames[0], tuple(boxes[0]))
     tracker.track(frames[1])
     state = tracker.state
@@ -168,7 +173,7 @@ def test_failure_grows_s_x_turns_transforms_off_and_recovers(crossing):  # DS-5
 
 def test_repeated_failures_clamp_s_x(crossing):  # DS-5
     frames, boxes = crossing
-    tracker = build_tracker('dsiam', weights=SIAMFC_ALEXNET, backend='eager')
+    tracker = build_tracker('dsiam', weights=SIAMFC_ALEXNET, **PAPER, backend='eager')
     tracker.init(frames[0], tuple(boxes[0]))
     with torch.no_grad():
         tracker.net.adjust_bias.fill_(-1e3)
@@ -180,7 +185,7 @@ def test_repeated_failures_clamp_s_x(crossing):  # DS-5
 # --- SiamFC weights -------------------------------------------------------------------------
 def test_siamfc_weights_initialise_dsiam_and_track_a_real_sequence(sot_dir):
     frames, boxes = read_sequence(sot_dir, 'otb_Crossing', 31)
-    tracker = build_tracker('dsiam', weights=SIAMFC_ALEXNET)
+    tracker = build_tracker('dsiam', weights=SIAMFC_ALEXNET, **PAPER)
     siamfc = load_weights(SIAMFC_ALEXNET)['state_dict']
     net = tracker.net
     assert torch.equal(net.backbone.conv1[0][0].weight, siamfc['backbone.conv1.0.0.weight'].float())
@@ -199,14 +204,17 @@ def test_siamfc_weights_initialise_dsiam_and_track_a_real_sequence(sot_dir):
     assert successes >= 10 and np.mean(overlaps) > 0.5
 
 
-@pytest.mark.parametrize('layers', [['conv5'], ['conv4', 'conv5']])
-def test_without_transforms_dsiam_boxes_equal_siamfc(crossing, layers):
-    """Composition check: V and W off, Υ = 1 (SiamFC init) or conv5 alone → SiamFC's boxes."""
+@pytest.mark.parametrize('layers, weights', [(['conv5'], SIAMFC_ALEXNET),
+                                             (['conv4', 'conv5'], SIAMFC_ALEXNET),
+                                             (['neck'], SIAMFC_MOBILENET)])
+def test_without_transforms_dsiam_boxes_equal_siamfc(crossing, layers, weights):
+    """Composition check: V and W off, Υ = 1 (SiamFC init) or one layer → SiamFC's boxes,
+    on the AlexNet taps and on the MobileNetV2 trunk's features."""
     frames, boxes = crossing
     runs = []
     for name, options in (('siamfc', {}),
                           ('dsiam', dict(layers=layers, update_v=False, update_w=False))):
-        tracker = build_tracker(name, weights=SIAMFC_ALEXNET, **options)
+        tracker = build_tracker(name, weights=weights, **options)
         tracker.init(frames[0], tuple(boxes[0]))
         runs.append([tracker.track(f).box for f in frames[1:]])
     assert runs[0] == runs[1]
@@ -214,20 +222,20 @@ def test_without_transforms_dsiam_boxes_equal_siamfc(crossing, layers):
 
 def test_dsiam_weights_round_trip_and_stay_strict(tmp_path, crossing):
     frames, boxes = crossing
-    source = build_tracker('dsiam', seed=5)
+    source = build_tracker('dsiam', seed=5, **PAPER)
     with torch.no_grad():
         source.net.fusion.fill_(0.7)
     path = save_weights(tmp_path / 'dsiam.pt', source.net.state_dict(), 'dsiam', 'alexnet',
                         half=False)
     results = []
-    for tracker in (source, build_tracker('dsiam', weights=path, seed=99)):
+    for tracker in (source, build_tracker('dsiam', weights=path, seed=99, **PAPER)):
         tracker.init(frames[0], tuple(boxes[0]))
         results.append([tracker.track(f) for f in frames[1:4]])
     assert results[0] == results[1]
     state = {k: v for k, v in source.net.state_dict().items() if k != 'fusion'}
     partial = save_weights(tmp_path / 'partial.pt', state, 'dsiam', 'alexnet')
     with pytest.raises(WeightsError, match='missing: fusion'):
-        build_tracker('dsiam', weights=partial)
+        build_tracker('dsiam', weights=partial, **PAPER)
     with pytest.raises(WeightsError, match='not usable by siamfc'):
         build_tracker('siamfc', weights=path)
 
@@ -259,6 +267,9 @@ def test_training_configs_load():
     for name in ('dsiam_synthetic', 'dsiam_got10k'):
         config = load_train_config(REPO / 'config' / 'train' / f'{name}.yaml')
         assert config.tracker == 'dsiam' and config.init_weights.endswith('siamfc_alexnet.pt')
+        assert config.tracker_settings == PAPER
+    shipped = load_train_config(REPO / 'config' / 'train' / 'dsiam_mobilenetv2.yaml')
+    assert shipped.tracker_settings == {'layers': ['neck']} and shipped.freeze_trunk
     layouts = {d.layout for d in load_train_config(
         REPO / 'config' / 'train' / 'dsiam_got10k.yaml').data.datasets}
     assert layouts == {'ilsvrc_vid', 'got10k'}
@@ -266,19 +277,21 @@ def test_training_configs_load():
 
 def test_init_weights_must_fit_the_tracker(tmp_path):
     with pytest.raises(TrainConfigError, match='does not fit'):
-        build_net(TrainConfig(name='x', tracker='dsiam', init_weights=str(SIAMFC_MOBILENET)))
-    dsiam = save_weights(tmp_path / 'dsiam.pt', build_tracker('dsiam').net.state_dict(),
+        build_net(TrainConfig(name='x', tracker='dsiam', tracker_settings=PAPER,
+                              init_weights=str(SIAMFC_MOBILENET)))
+    dsiam = save_weights(tmp_path / 'dsiam.pt', build_tracker('dsiam', **PAPER).net.state_dict(),
                          'dsiam', 'alexnet')
     with pytest.raises(TrainConfigError, match='not usable by siamfc'):
         build_net(TrainConfig(name='x', tracker='siamfc', init_weights=str(dsiam)))
-    net = build_net(TrainConfig(name='x', tracker='dsiam', init_weights=str(SIAMFC_ALEXNET)))
+    net = build_net(TrainConfig(name='x', tracker='dsiam', tracker_settings=PAPER,
+                                init_weights=str(SIAMFC_ALEXNET)))
     assert torch.equal(net.adjust_bias, load_weights(SIAMFC_ALEXNET)['state_dict']
                        ['adjust_bias'].float())
 
 
 def test_one_siam_track_train_step_from_siamfc_weights(tmp_path):
     write_media(tmp_path)
-    config = write_train_config(tmp_path, name='dsiam', tracker='dsiam',
+    config = write_train_config(tmp_path, name='dsiam', tracker='dsiam', tracker_settings=PAPER,
                                 init_weights=str(SIAMFC_ALEXNET), pairs_per_epoch=3,
                                 batch_size=3)
     siam_track('train', '--config', str(config), '--no-progress')
@@ -287,8 +300,35 @@ def test_one_siam_track_train_step_from_siamfc_weights(tmp_path):
     assert len(steps) == 2 and np.isfinite(float(steps[1].split(',')[-1]))
     weights = run / 'best_weights.pt'
     assert load_weights(weights)['tracker'] == 'dsiam'
-    trained = build_tracker('dsiam', weights=weights).net.state_dict()
-    start = build_tracker('dsiam', weights=SIAMFC_ALEXNET).net.state_dict()
+    trained = build_tracker('dsiam', weights=weights, **PAPER).net.state_dict()
+    start = build_tracker('dsiam', weights=SIAMFC_ALEXNET, **PAPER).net.state_dict()
     rounded = {k: v.half().float() if v.is_floating_point() else v for k, v in start.items()}
     changed = [k for k in start if not torch.equal(trained[k], rounded[k])]
     assert changed and all(torch.allclose(trained[k], rounded[k], atol=0.05) for k in changed)
+
+
+def test_one_train_step_on_the_frozen_mobilenetv2_trunk(tmp_path, crossing):
+    """layers [neck] from the shipped SiamFC MobileNetV2: BPTT trains the neck, λ and the bias;
+    the frozen trunk stays as it was; the result tracks with the transforms on."""
+    write_media(tmp_path)
+    config = write_train_config(tmp_path, name='dsiam_mnv2', tracker='dsiam',
+                                tracker_settings={'layers': ['neck']}, backbone='mobilenetv2',
+                                init_weights=str(SIAMFC_MOBILENET), freeze_trunk=True,
+                                input='imagenet', pairs_per_epoch=3, batch_size=3)
+    siam_track('train', '--config', str(config), '--no-progress')
+    weights = tmp_path / 'runs' / 'dsiam_mnv2' / 'best_weights.pt'
+    payload = load_weights(weights)
+    assert (payload['tracker'], payload['backbone']) == ('dsiam', 'mobilenetv2')
+    tracker = build_tracker('dsiam', weights=weights, layers=['neck'])
+    trained = tracker.net.state_dict()
+    start = {k: v.half().float() for k, v in load_weights(SIAMFC_MOBILENET)['state_dict'].items()
+             if v.is_floating_point()}
+    trunk = [k for k in start if k.startswith(('backbone.low.', 'backbone.high.'))]
+    assert trunk and all(torch.equal(trained[k], start[k]) for k in trunk)
+    assert not torch.equal(trained['backbone.neck.0.weight'], start['backbone.neck.0.weight'])
+    assert 'log_lambda_v' in trained and 'fusion' not in trained
+    frames, boxes = crossing
+    tracker.init(frames[0], tuple(boxes[0]))
+    results = [tracker.track(frame) for frame in frames[1:]]
+    assert tracker.state.v is not None and tracker.state.w is not None
+    assert iou(results[-1].box, boxes[-1]) > 0.5
