@@ -26,6 +26,18 @@ BACKBONES = {
 }
 
 
+def trunk_of(module) -> list:
+    """`module.trunk_modules()`: its pretrained trunk (for freezing), none when it has none."""
+    trunk = getattr(module, 'trunk_modules', None)
+    return trunk() if trunk else []
+
+
+def template_crop(backbone, features):
+    """The backbone's `crop_template(features)` when it has one, else `features`."""
+    crop = getattr(backbone, 'crop_template', None)
+    return crop(features) if crop else features
+
+
 def build_backbone(name: str, pretrained_dir=None):
     """Backbone `name`; with `pretrained_dir`, its ImageNet trunk is loaded from the registry
     weight file in that directory. Unknown names and missing files raise a clear error."""

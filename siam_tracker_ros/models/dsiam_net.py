@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 
 from siam_tracker_ros.models.alexnet import AlexNet
+from siam_tracker_ros.models.backbones import template_crop, trunk_of
 from siam_tracker_ros.ops.correlation import xcorr
 from siam_tracker_ros.ops.rlr import apply_transform, blend, feature_window, rlr
 
@@ -84,13 +85,11 @@ class DSiamNet(nn.Module):
     def template(self, z: torch.Tensor) -> tuple:
         """Per-layer template features F₁ˡ (8×8 and/or 6×6 for a 127 crop; a trunk's centre
         `template_cells`²)."""
-        crop = getattr(self.backbone, 'crop_template', None)
-        return tuple(crop(f) for f in self.taps(z)) if crop else self.taps(z)
+        return tuple(template_crop(self.backbone, f) for f in self.taps(z))
 
     def trunk_modules(self) -> list:
         """The pretrained trunk's modules (frozen by `freeze_trunk` training); none for AlexNet."""
-        trunk = getattr(self.backbone, 'trunk_modules', None)
-        return trunk() if trunk else []
+        return trunk_of(self.backbone)
 
     def search(self, x: torch.Tensor) -> tuple:
         """Per-layer search features (24×24 and/or 22×22 for a 255 crop)."""

@@ -2,6 +2,7 @@
 import torch
 import torch.nn as nn
 
+from siam_tracker_ros.models.backbones import template_crop, trunk_of
 from siam_tracker_ros.ops.correlation import xcorr
 
 ADJUST_GAIN = 0.001
@@ -22,9 +23,7 @@ class SiamFCNet(nn.Module):
 
     def template(self, z: torch.Tensor) -> torch.Tensor:
         """Template features (centre-cropped by padded backbones): the correlation kernel."""
-        features = self.backbone(z)
-        crop = getattr(self.backbone, 'crop_template', None)
-        return crop(features) if crop else features
+        return template_crop(self.backbone, self.backbone(z))
 
     def search(self, x: torch.Tensor) -> torch.Tensor:
         """Search features."""
@@ -36,8 +35,7 @@ class SiamFCNet(nn.Module):
 
     def trunk_modules(self) -> list:
         """The pretrained trunk's modules (frozen by `freeze_trunk` training)."""
-        trunk = getattr(self.backbone, 'trunk_modules', None)
-        return trunk() if trunk else []
+        return trunk_of(self.backbone)
 
     def forward(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.template(z), self.search(x))

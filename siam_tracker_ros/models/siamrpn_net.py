@@ -12,6 +12,7 @@ with channels cls·k + a and d·k + a (§1.5).
 import torch
 import torch.nn as nn
 
+from siam_tracker_ros.models.backbones import template_crop, trunk_of
 from siam_tracker_ros.models.pretrained_backbones import build_mobilenetv2
 from siam_tracker_ros.ops.correlation import dwxcorr, xcorr
 
@@ -119,14 +120,11 @@ class SiamRPNNet(nn.Module):
 
     def trunk_modules(self) -> list:
         """The backbone's pretrained trunk modules (none for the AlexNet trained from scratch)."""
-        trunk = getattr(self.backbone, 'trunk_modules', None)
-        return trunk() if trunk else []
+        return trunk_of(self.backbone)
 
     def template(self, z: torch.Tensor) -> tuple:
         """(cls kernel, reg kernel) of template crops z (B×3×127×127)."""
-        features = self.backbone(z)
-        crop = getattr(self.backbone, 'crop_template', None)
-        return self.rpn.kernels(crop(features) if crop else features)
+        return self.rpn.kernels(template_crop(self.backbone, self.backbone(z)))
 
     def search(self, x: torch.Tensor) -> torch.Tensor:
         """Backbone features of search crops."""

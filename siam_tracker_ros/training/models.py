@@ -5,6 +5,7 @@ import torch.nn as nn
 
 from siam_tracker_ros.build import load_into
 from siam_tracker_ros.config import load_config
+from siam_tracker_ros.models.backbones import trunk_of
 from siam_tracker_ros.models.weights import CAFFE_INPUT, IMAGENET_INPUT, InputFormat
 from siam_tracker_ros.registry import get_entry
 from siam_tracker_ros.training.config import TrainConfigError
@@ -46,8 +47,7 @@ def build_net(config) -> nn.Module:
 
 def trunk_modules(net: nn.Module) -> list:
     """The network's pretrained trunk modules (`net.trunk_modules()`, none if undefined)."""
-    trunk = getattr(net, 'trunk_modules', None)
-    return trunk() if trunk else []
+    return trunk_of(net)
 
 
 def frozen_modules(net: nn.Module) -> list:
