@@ -56,8 +56,10 @@ class DSiamNet(nn.Module):
         self.layers = check_layers(layers)
         if isinstance(backbone, AlexNet) != (layers_backbone(self.layers) == 'alexnet'):
             raise ValueError(f'dsiam layers {self.layers} do not fit a '
-                             f'{type(backbone).__name__}: conv4 / conv5 are AlexNet taps, '
-                             f'a pretrained trunk has the one layer ("neck",)')
+                             f'{type(backbone).__name__}: conv4 / conv5 are the SiamFC AlexNet '
+                             f'taps, a pretrained trunk has the one layer ("neck",) (set '
+                             f'layers: [conv4, conv5] for AlexNet weights, [neck] for a '
+                             f'pretrained trunk)')
         self.alpha_v, self.alpha_w, self.windowed = alpha_v, alpha_w, windowed
         count = len(self.layers)
         self.log_lambda_v = nn.Parameter(torch.full((count,), math.log(lambda_v)))

@@ -62,14 +62,8 @@ class DSiamConfig(PyramidConfig):
 def build_dsiam_net(config, backbone=None, pretrained_dir=None) -> DSiamNet:
     """DSiamNet on `backbone` (the weights file's). layers conv4 / conv5 need the SiamFC
     AlexNet; ("neck",) a pretrained trunk (MobileNetV2 when no weights file names one)."""
-    kind = layers_backbone(config.layers)
-    backbone = backbone or ('alexnet' if kind == 'alexnet' else 'mobilenetv2')
-    if (backbone == 'alexnet') != (kind == 'alexnet'):
-        need = ('the SiamFC AlexNet backbone' if kind == 'alexnet'
-                else 'a pretrained trunk such as mobilenetv2')
-        raise ValueError(f'dsiam layers {config.layers} need {need}, not {backbone!r} '
-                         f'(set layers: [conv4, conv5] for AlexNet weights, [neck] for a '
-                         f'pretrained trunk)')
+    if backbone is None:
+        backbone = 'alexnet' if layers_backbone(config.layers) == 'alexnet' else 'mobilenetv2'
     return DSiamNet(build_backbone(backbone, pretrained_dir), config.layers, config.alpha_v,
                     config.alpha_w)
 
