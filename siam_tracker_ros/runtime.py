@@ -219,13 +219,16 @@ def reduced_precision(net: nn.Module, dtype, sample: Optional[torch.Tensor]):
 
 def blocks(module: nn.Module, prefix: str = ''):
     """(parent, key, name) of each block in module order: the elements of Sequentials, and
-    children without Sequentials inside; other children are searched recursively."""
+    children without Sequentials inside; other children, and modules with methods besides
+    `forward` (`template`: a siam_gam subnet; `crop_template`: a backbone), are searched
+    recursively."""
     for name, child in module.named_children():
         path = f'{prefix}{name}'
         if isinstance(child, nn.Sequential):
             for key in child._modules:
                 yield child, key, f'{path}.{key}'
-        elif any(isinstance(m, nn.Sequential) for m in child.modules()):
+        elif (hasattr(child, 'template') or hasattr(child, 'crop_template')
+              or any(isinstance(m, nn.Sequential) for m in child.modules())):
             yield from blocks(child, f'{path}.')
         else:
             yield module, name, path

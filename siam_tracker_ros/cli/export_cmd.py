@@ -12,7 +12,7 @@ from siam_tracker_ros.config import default_tracker
 from siam_tracker_ros.frames import FrameSource, first_groundtruth_box
 from siam_tracker_ros.models.weights import load_weights, resolve_weights
 from siam_tracker_ros.onnx_engines import run_export
-from siam_tracker_ros.onnx_export import export_network, flat, write_export
+from siam_tracker_ros.onnx_export import OnnxExportError, export_network, flat, write_export
 from siam_tracker_ros.runtime import fuse_conv_bn, to_input
 from siam_tracker_ros.trackers.siamese import pink_noise
 
@@ -41,9 +41,20 @@ def sample_inputs(tracker, image=None, box=SAMPLE_BOX):
     tracker.init(image, box)
     st = tracker.state
     exemplar = tracker.exemplar_crop(image, st.center, st.size, st.pad_color)[None]
-    crops = tracker.search_crops(image)
+    crops, _ = one_size(tracker.search_crops(image), st.kernel)
     return tuple(to_input(p, torch.device('cpu'), torch.float32, tracker.input_format)
                  .contiguous() for p in (exemplar, crops))
+
+
+def one_size(crops, kernel):
+    """The search crops and kernel of the tracker's one (template, search) size. A multi-size
+    tracker (siam_gam) gives both per size pair: the export takes a single pair."""
+    if not isinstance(crops, list):
+        return crops, kernel
+    if len(crops) != 1:
+        raise OnnxExportError(f'export takes one (template, search) size, not {len(crops)}: '
+                              'set test_sizes to one pair, e.g. [127, 255]')
+    return crops[0], kernel[0]
 
 
 def export_tracker(tracker, out_dir, image=None) -> list:
@@ -65,9 +76,9 @@ def map_differences(tracker, out_dir, frames, box) -> np.ndarray:
     z = to_input(exemplar, torch.device('cpu'), torch.float32, tracker.input_format)
     differences = []
     for frame in frames[1:]:
-        crops = tracker.search_crops(frame)
+        crops, kernel = one_size(tracker.search_crops(frame), st.kernel)
         x = to_input(crops, torch.device('cpu'), torch.float32, tracker.input_format)
-        expected = [t.float().cpu().numpy() for t in flat(tracker.runner().respond(st.kernel,
+        expected = [t.float().cpu().numpy() for t in flat(tracker.runner().respond(kernel,
                                                                                    crops))]
         maps = run_export(out_dir, z.contiguous(), x.contiguous())
         differences.append(max(np.abs(a - b).max() for a, b in zip(maps, expected)))

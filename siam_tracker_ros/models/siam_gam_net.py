@@ -78,34 +78,33 @@ class SEAlexNet(AlexNet):
         return conv3, conv4, self.se5(conv5)
 
 
-class SiamGAMNet(nn.Module):
-    """R = (R_A + R_B)/2 of two independent SiamFC-style subnets (spec §4, GAM-5).
+class AveragedSubnets(nn.Module):
+    """R = (R_A + R_B)/2 over the active subnets `subnet_a`, `subnet_b` (SiamFCNets).
 
+    `shared(image)` is what every subnet's embedding takes: the image itself here (each
+    subnet has its own network), the trunk's taps when a trunk is shared (TrunkGAMNet).
     template(z) -> (z_A, z_B); search(x) -> (x_A, x_B); head(...) -> B×1×r×r logits.
-    Ablations: `use_se`, `use_gam`, `use_fusion`; `subnets='A'` or `'B'` runs one subnet
-    alone (the tuples then hold that subnet's features only, and R is its response).
     """
 
-    stride = AlexNet.stride
-
-    def __init__(self, use_se: bool = True, use_gam: bool = True, use_fusion: bool = True,
-                 subnets: str = 'AB'):
+    def __init__(self, subnets: str):
         super().__init__()
         if subnets not in SUBNET_CHOICES:
             raise ValueError(f'subnets must be one of {SUBNET_CHOICES}, got {subnets!r}')
-        self.subnet_a = (SiamFCNet(FusionAttentionAlexNet(use_fusion, use_gam))
-                         if 'A' in subnets else None)
-        self.subnet_b = SiamFCNet(SEAlexNet() if use_se else AlexNet()) if 'B' in subnets else None
+
+    def shared(self, image: torch.Tensor):
+        return image
 
     def active_subnets(self) -> list:
         """The subnets that run, A before B."""
         return [net for net in (self.subnet_a, self.subnet_b) if net is not None]
 
     def template(self, z: torch.Tensor) -> tuple:
-        return tuple(net.template(z) for net in self.active_subnets())
+        shared = self.shared(z)
+        return tuple(net.template(shared) for net in self.active_subnets())
 
     def search(self, x: torch.Tensor) -> tuple:
-        return tuple(net.search(x) for net in self.active_subnets())
+        shared = self.shared(x)
+        return tuple(net.search(shared) for net in self.active_subnets())
 
     def head(self, kernels: tuple, features: tuple) -> torch.Tensor:
         """Mean of the subnets' adjusted xcorr responses."""
@@ -118,6 +117,23 @@ class SiamGAMNet(nn.Module):
 
     def forward(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.template(z), self.search(x))
+
+
+class SiamGAMNet(AveragedSubnets):
+    """The paper's network (spec §4, GAM-5): two independent SiamFC AlexNet subnets.
+
+    Ablations: `use_se`, `use_gam`, `use_fusion`; `subnets='A'` or `'B'` runs one subnet
+    alone (the tuples then hold that subnet's features only, and R is its response).
+    """
+
+    stride = AlexNet.stride
+
+    def __init__(self, use_se: bool = True, use_gam: bool = True, use_fusion: bool = True,
+                 subnets: str = 'AB'):
+        super().__init__(subnets)
+        self.subnet_a = (SiamFCNet(FusionAttentionAlexNet(use_fusion, use_gam))
+                         if 'A' in subnets else None)
+        self.subnet_b = SiamFCNet(SEAlexNet() if use_se else AlexNet()) if 'B' in subnets else None
 
 
 def build_siam_gam_net(**options) -> SiamGAMNet:

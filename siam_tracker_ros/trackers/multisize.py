@@ -15,6 +15,12 @@ from siam_tracker_ros.trackers.siamfc_decoder import decode_pairs, upsample
 from siam_tracker_ros.types import TrackerStateError, as_rgb_image
 
 
+def centre_cells(maps: np.ndarray, side: int) -> np.ndarray:
+    """The centre side×side cells of n×n maps (n − side even)."""
+    start = (maps.shape[-1] - side) // 2
+    return maps[..., start:start + side, start:start + side]
+
+
 class MultiSizePyramidTracker(ScalePyramidTracker):
     """ScalePyramidTracker over several (template, search) crop sizes.
 
@@ -60,11 +66,14 @@ class MultiSizePyramidTracker(ScalePyramidTracker):
                 for (_, q2), side in zip(self.pairs, self.search_sides())]
 
     def responses(self, crops) -> np.ndarray:
-        """(P·n)×r×r float32 logits, pair-major (one network call per pair)."""
+        """(P·n)×r×r float32 logits, pair-major (one network call per pair). A padded trunk
+        gives larger maps for larger pairs; each keeps its centre r×r, r the smallest side
+        (the centre is zero displacement in every map, so the geometry is unchanged)."""
         with torch.inference_mode():
             maps = [self._runner.respond(kernel, batch)[:, 0].float().cpu().numpy()
                     for kernel, batch in zip(self.state.kernel, crops)]
-        return np.concatenate(maps)
+        side = min(m.shape[-1] for m in maps)
+        return np.concatenate([centre_cells(m, side) for m in maps])
 
     def decode(self, maps: np.ndarray):
         """The §1.4 decision over all (pair, scale) maps; None when a map holds NaN or inf."""

@@ -22,6 +22,8 @@ from siam_tracker_ros.trackers.pyramid import ScalePyramidTracker
 from siam_tracker_ros.trackers.siam_gam import build_net, rescale_pairs
 from siam_tracker_ros.trackers.siamfc_decoder import (decode, decode_pairs, scale_factors,
                                                       upsample)
+from siam_tracker_ros.training.config import TrainConfig
+from siam_tracker_ros.training.objectives import logistic_pair_loss
 from test_siamfc_tracker import AveragePoolStub, follow_patch   # the C9 stub of SFC-3
 
 from tiny_data import siam_track, write_media, write_train_config
@@ -79,7 +81,7 @@ def test_bad_config_values_raise(override, message):
 def test_other_backbones_and_pretrained_trunks_are_refused():
     config = build_tracker('siam_gam').config
     with pytest.raises(ValueError, match='SiamFC AlexNet'):
-        build_net(config, 'mobilenetv2')
+        build_net(config, 'vgg16')
     with pytest.raises(ValueError, match='no ImageNet-pretrained trunk'):
         build_net(config, None, Path('weights'))
 
@@ -190,9 +192,11 @@ def test_siamfc_alexnet_weights_initialise_both_subnets(crossing):
     assert runs[0] == runs[1]
 
 
-def test_siamfc_weights_of_another_backbone_are_refused():
-    with pytest.raises(ValueError, match='built on the SiamFC AlexNet, not .mobilenetv2'):
-        build_tracker('siam_gam', weights=SIAMFC_MOBILENET)
+def test_siamfc_weights_of_another_backbone_are_refused(tmp_path):
+    state = load_weights(SIAMFC_MOBILENET)['state_dict']
+    path = save_weights(tmp_path / 'lite0.pt', state, 'siamfc', 'efficientnet_lite0')
+    with pytest.raises(ValueError, match="not 'efficientnet_lite0'"):
+        build_tracker('siam_gam', weights=path)
 
 
 # --- training -------------------------------------------------------------------------------
@@ -217,6 +221,23 @@ def test_rescaled_pairs_keep_target_and_pixel_scale(delta):  # spec §4 multi-si
     centre = (238 + delta) / 2
     assert np.allclose(t2[0, :2], centre)
     assert rescale_pairs(z, x, targets, 127, 239)[1] is x
+
+
+@pytest.mark.parametrize('multi_size', [True, False])
+def test_multi_size_training_switch_decides_the_loss_pairs(multi_size):
+    """The batch carries its drawn size pair; the loss rescales to it only when the
+    tracker's `multi_size_training` is on (else it trains at 127 / 239)."""
+    rng = np.random.default_rng(0)
+    z = torch.from_numpy(rng.uniform(0, 255, (2, 3, 127, 127))).float()
+    x = torch.from_numpy(rng.uniform(0, 255, (2, 3, 239, 239))).float()
+    targets = np.array([[119.0, 119.0, 40.0, 30.0], [125.0, 110.0, 30.0, 40.0]])
+    batch = (z, x, targets, np.tile([191, 303], (2, 1)))
+    train = TrainConfig(name='t', tracker='siam_gam',
+                        tracker_settings={'multi_size_training': multi_size})
+    net = build_net(build_tracker('siam_gam').config)
+    pairs = rescale_pairs(z, x, targets, 191, 303) if multi_size else (z, x, targets)
+    assert torch.equal(get_entry('siam_gam').objective.loss(net, batch, train),
+                       logistic_pair_loss(net, pairs, train))
 
 
 def test_one_siam_track_train_step_writes_loadable_weights(tmp_path):

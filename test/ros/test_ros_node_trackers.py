@@ -1,5 +1,6 @@
-"""A seed tracker with shipped weights in the real node: `tracker:=dyconv_fusion` loads its
-default weights (weights/DEFAULTS) and follows a real target over DDS."""
+"""Seed trackers with shipped weights in the real node: `tracker:=dyconv_fusion` and
+`tracker:=siam_gam` load their default weights (weights/DEFAULTS) and follow a real target
+over DDS."""
 import numpy as np
 import pytest
 
@@ -11,9 +12,16 @@ FIRST = 800  # stamps distinct from the other ROS tests
 FRAMES = 16
 
 
-@pytest.fixture(scope='module')
-def dyconv_node(start_node):
-    return start_node('-p', 'tracker:=dyconv_fusion', '-p', 'weights:=default')
+DEFAULT_FILES = {'dyconv_fusion': 'dyconv_fusion_mobilenetv2.pt',
+                 'siam_gam': 'siam_gam_mobilenetv2.pt'}
+
+
+@pytest.fixture(scope='module', params=sorted(DEFAULT_FILES))
+def seed_node(request, start_node):
+    """One node per tracker, stopped before the next starts (they share the topics)."""
+    node = start_node('-p', f'tracker:={request.param}', '-p', 'weights:=default')
+    yield request.param, node
+    node.stop()
 
 
 def _det_box(det):
@@ -22,9 +30,9 @@ def _det_box(det):
             b.size_x, b.size_y)
 
 
-def test_dyconv_fusion_with_its_shipped_weights_follows_a_real_target(dyconv_node, client,
-                                                                      sot_dir):
-    assert 'dyconv_fusion_mobilenetv2.pt' in dyconv_node.log()
+def test_seed_tracker_with_its_shipped_weights_follows_a_real_target(seed_node, client, sot_dir):
+    name, node = seed_node
+    assert DEFAULT_FILES[name] in node.log()
     frames, boxes = load_sequence(sot_dir / 'otb_Crossing', FRAMES)
     client.make_publisher(reliable=True)
     client.wait_matched(reliable=True)
@@ -36,9 +44,9 @@ def test_dyconv_fusion_with_its_shipped_weights_follows_a_real_target(dyconv_nod
     client.stream(frames[1:], first=FIRST + 1, rate=10.0)
     detections, statuses = client.settle(FIRST + FRAMES - 1)
     mine = [d for d in detections if d.id == 'walker']
-    assert mine and all(d.results[0].hypothesis.class_id == 'dyconv_fusion' for d in mine)
+    assert mine and all(d.results[0].hypothesis.class_id == name for d in mine)
     index = {frame_stamp_ns(FIRST + i): i for i in range(FRAMES)}
     ious = [rect_iou(np.array([_det_box(d)]), np.array([boxes[index[stamp_of(d)]]]))[0]
             for d in mine]
     assert np.mean(ious) > 0.5, ious
-    assert all(s.tracker == 'dyconv_fusion' for s in statuses if s.target_id == 'walker')
+    assert all(s.tracker == name for s in statuses if s.target_id == 'walker')
