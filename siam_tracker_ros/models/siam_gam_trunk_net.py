@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 
 from siam_tracker_ros.models.attention import GlobalAttention, SqueezeExcitation
-from siam_tracker_ros.models.pretrained_backbones import MobileNetV2Backbone
+from siam_tracker_ros.models.pretrained_backbones import MobileNetV2Backbone, crop_center
 from siam_tracker_ros.models.siam_gam_net import AveragedSubnets, MultiLayerFusion
 from siam_tracker_ros.models.siamfc_net import SiamFCNet
 
@@ -29,9 +29,7 @@ def centre_half(features: torch.Tensor) -> torch.Tensor:
     """The centre k×k cells of n×n features, k ≈ n/2 with n − k even (the kernel's centre is
     the map's centre, so the zero-displacement response cell is the response's centre)."""
     size = features.size(-1)
-    cells = size // 2 + (size - size // 2) % 2
-    start = (size - cells) // 2
-    return features[..., start:start + cells, start:start + cells]
+    return crop_center(features, size // 2 + (size - size // 2) % 2)
 
 
 class FusionAttentionHead(nn.Module):
