@@ -8,7 +8,7 @@ from siam_tracker_ros.registry import get_entry
 from siam_tracker_ros.runtime import ExecutionPath, resolve_device, set_threads
 from siam_tracker_ros.trackers.base import warm_up
 
-RUNTIME_OPTIONS = ('precision', 'backend', 'threads', 'seed')
+RUNTIME_OPTIONS = ('precision', 'backend', 'step', 'threads', 'seed')
 
 
 def build_tracker(name: str, weights=None, device: str = 'cpu', config_path=None, **options):
@@ -21,15 +21,15 @@ def build_tracker(name: str, weights=None, device: str = 'cpu', config_path=None
         device: 'cpu', 'cuda', 'cuda:N' or 'auto'.
         config_path: a YAML file to read instead of the tracker's own.
         **options: precision ('fp32' | 'bf16' | 'fp16'), backend ('eager' | 'fused' |
-            'compiled'), threads, seed (random init), or config field overrides; unknown
-            names are errors.
+            'compiled' | 'onnx'), step ('auto' | 'host' | 'device', runtime.py), threads,
+            seed (random init), or config field overrides; unknown names are errors.
     """
     entry = get_entry(name)
     runtime = {k: options.pop(k) for k in list(options) if k in RUNTIME_OPTIONS}
     config = load_config(entry.config_class, name, config_path or entry.config_path, **options)
     set_threads(runtime.get('threads'))
     path = ExecutionPath(resolve_device(device), runtime.get('backend', 'fused'),
-                         runtime.get('precision', 'fp32'))
+                         runtime.get('precision', 'fp32'), runtime.get('step', 'auto'))
     weights_path = _weights_file(weights, entry)
     payload = _read_weights(weights_path, entry)
     torch.manual_seed(runtime.get('seed', 0))

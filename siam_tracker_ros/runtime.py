@@ -7,6 +7,9 @@ Execution paths (`backend`):
     onnx      fused, exported per branch to ONNX and run by onnxruntime (fp32 only;
               `pip install 'siam_tracker_ros[onnx]'`, docs/export.md).
 Precision: fp32, bf16 (CPU autocast-free: weights and inputs in bf16) or fp16 (CUDA only).
+Step (`step`): host (crop and decode in NumPy/OpenCV, the network on the device), device (the
+frame uploaded once; crop, network and the SiamFC family's upsample and decode on the device,
+one host transfer per frame; docs/architecture.md, "The step") or auto (device on CUDA, else host).
 fp32 is IEEE fp32 on every device: on CUDA, cuDNN's TF32 shortcut is off while a tracker runs.
 At bf16/fp16, blocks that lose too much precision on a calibration input stay in fp32.
 A `NetworkRunner` applies the path to the whole network (trunk, neck and head).
@@ -24,10 +27,12 @@ import torch.nn as nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from siam_tracker_ros.onnx_engines import ENGINES, OnnxNetwork, import_engine
+from siam_tracker_ros.ops.device_crop import upload
 
 LOG = logging.getLogger(__name__)
 BACKENDS = ('eager', 'fused', 'compiled', 'onnx')
 PRECISIONS = ('fp32', 'bf16', 'fp16')
+STEPS = ('auto', 'host', 'device')
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 # A block whose output is off by more than this (relative L2) at reduced precision stays fp32.
 # bf16 blocks are typically 0.2–0.7 % off; an ill-conditioned BN-folded block up to 8 %.
@@ -101,8 +106,13 @@ def channels_last(module: nn.Module) -> nn.Module:
                          if t.dim() == 4 else t)
 
 
-def check_options(device: torch.device, backend: str, precision: str) -> None:
-    """Reject unknown or impossible backend/precision combinations."""
+def check_options(device: torch.device, backend: str, precision: str,
+                  step: str = 'auto') -> None:
+    """Reject unknown or impossible backend/precision/step combinations."""
+    if step not in STEPS:
+        raise ValueError(f'unknown step {step!r}; use one of {", ".join(STEPS)}')
+    if step == 'device' and backend in ENGINES:
+        raise ValueError(f'the device step needs a torch backend, not {backend}')
     if backend not in BACKENDS:
         raise ValueError(f'unknown backend {backend!r}; use one of {", ".join(BACKENDS)}')
     if precision not in PRECISIONS:
@@ -122,12 +132,21 @@ class ExecutionPath:
     device: torch.device
     backend: str = 'fused'
     precision: str = 'fp32'
+    step: str = 'auto'
 
     def __post_init__(self):
-        check_options(self.device, self.backend, self.precision)
+        check_options(self.device, self.backend, self.precision, self.step)
 
     def __str__(self):
         return f'{self.backend}/{self.precision}'
+
+    @property
+    def device_step(self) -> bool:
+        """Whether the step crops and decodes on the device (`step`; auto: on CUDA with a
+        torch backend)."""
+        if self.step == 'auto':
+            return self.device.type == 'cuda' and self.backend not in ENGINES
+        return self.step == 'device'
 
 
 class NetworkRunner:
@@ -163,8 +182,9 @@ class NetworkRunner:
         self._respond = _compile(self._search_head) if backend == 'compiled' else \
             self._search_head
 
-    def inputs(self, patches: np.ndarray) -> torch.Tensor:
-        """Patches as the network's input tensor (the weights' pixel format)."""
+    def inputs(self, patches) -> torch.Tensor:
+        """Patches (N×m×m×3 uint8 array, or N×3×m×m RGB 0–255 tensor from a device crop) as
+        the network's input tensor (the weights' pixel format)."""
         return to_input(patches, self.device, torch.float32, self.input_format)
 
     def template(self, patches: np.ndarray):
@@ -336,16 +356,20 @@ def _compile(function):
         return function
 
 
-def to_input(patches: np.ndarray, device: torch.device, dtype: torch.dtype, input_format):
-    """N×m×m×3 uint8 RGB patches -> N×3×m×m tensor (channels_last) in the weights' format."""
-    tensor = torch.from_numpy(patches).to(device).permute(0, 3, 1, 2)
+def to_input(patches, device: torch.device, dtype: torch.dtype, input_format):
+    """N×m×m×3 uint8 RGB patches (array), or N×3×m×m RGB 0–255 float patches (tensor, e.g.
+    `ops/device_crop.py`) -> N×3×m×m tensor (channels_last) in the weights' format."""
+    if torch.is_tensor(patches):
+        tensor = patches.to(device)
+    else:
+        tensor = upload(patches, device).permute(0, 3, 1, 2)
     if input_format.order == 'BGR':
         tensor = tensor.flip(1)
     tensor = tensor.float()
     if input_format.scale != 1.0:
         tensor = tensor * input_format.scale
     if any(input_format.mean) or any(s != 1.0 for s in input_format.std):
-        mean = torch.tensor(input_format.mean, device=device).view(1, 3, 1, 1)
-        std = torch.tensor(input_format.std, device=device).view(1, 3, 1, 1)
+        mean = upload(input_format.mean, device, torch.float32).view(1, 3, 1, 1)
+        std = upload(input_format.std, device, torch.float32).view(1, 3, 1, 1)
         tensor = (tensor - mean) / std
     return tensor.to(dtype).contiguous(memory_format=torch.channels_last)

@@ -35,7 +35,8 @@ def add_parser(subparsers) -> None:
                         'config/<tracker>.yaml (e.g. another trunk)')
     parser.add_argument('--frames', type=int, default=40, help='timed frames per path')
     parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument('--paths', help='comma list of backend/precision[@cuda], '
+    parser.add_argument('--paths', help='comma list of backend/precision[:host|:device][@cuda] '
+                        '(step: auto = device on cuda, host on cpu), '
                         f'default: {",".join(CPU_PATHS)} (+ CUDA paths when present)')
     parser.add_argument('--sequence', default=str(DEFAULT_SEQUENCE),
                         help='OTB-layout folder whose frames are resized to 640x480')
@@ -54,9 +55,13 @@ def default_paths() -> list:
 
 
 def parse_path(text: str) -> dict:
+    """'backend/precision[:step][@device]' (e.g. 'fused/fp16@cuda', 'fused/fp32:host@cuda',
+    'fused/fp32:device') as build_tracker options."""
     spec, _, device = text.partition('@')
+    spec, _, step = spec.partition(':')
     backend, _, precision = spec.partition('/')
-    return {'backend': backend, 'precision': precision or 'fp32', 'device': device or 'cpu'}
+    return {'backend': backend, 'precision': precision or 'fp32', 'device': device or 'cpu',
+            'step': step or 'auto'}
 
 
 def load_frames(sequence, count: int, size=(640, 480)):
@@ -94,8 +99,8 @@ def print_speed_table(args, weights) -> None:
     print(f'{args.tracker}, 640x480, {args.threads} threads, {args.frames} frames, '
           f'weights: {weights or "random"}' + (f', config: {args.config}' if args.config else ''))
     print('medians per frame in ms; fps = 1 / mean total')
-    print('| path | device | ' + ' | '.join(PARTS) + ' | total | fps | GFLOP/s |')
-    print('|---|---|' + '---|' * (len(PARTS) + 3))
+    print('| path | device | step | ' + ' | '.join(PARTS) + ' | total | fps | GFLOP/s |')
+    print('|---|---|---|' + '---|' * (len(PARTS) + 3))
     flops = None
     for text in (args.paths.split(',') if args.paths else default_paths()):
         tracker, t = time_path(args.tracker, weights, parse_path(text), frames, box,
@@ -104,7 +109,9 @@ def print_speed_table(args, weights) -> None:
             tracker.init(frames[0], box)
             flops = 2.0 * tracker.frame_macs(frames[1])
         parts = ' | '.join(f'{t.get(p, 0.0) * 1e3:.1f}' for p in PARTS)
-        print(f'| {text.split("@")[0]} | {tracker.device} | {parts} | {t["total"] * 1e3:.1f} | '
+        step = 'device' if tracker.on_device else 'host'
+        print(f'| {text.split("@")[0]} | {tracker.device} | {step} | {parts} | '
+              f'{t["total"] * 1e3:.1f} | '
               f'{1 / t["mean"]:.1f} | {flops / t["network"] / 1e9:.0f} |', flush=True)
     print(f'network FLOP per frame: {flops / 1e9:.1f} G')
 

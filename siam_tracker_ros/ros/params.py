@@ -13,7 +13,7 @@ from rclpy.exceptions import ParameterException
 
 from siam_tracker_ros.config import config_dir, default_tracker, load_config, to_dict
 from siam_tracker_ros.registry import get_entry
-from siam_tracker_ros.runtime import BACKENDS, PRECISIONS
+from siam_tracker_ros.runtime import BACKENDS, PRECISIONS, STEPS
 
 TRANSPORTS = ('raw', 'compressed')
 QOS_MODES = ('auto', 'reliable', 'best_effort')
@@ -29,6 +29,9 @@ PARAMETERS = {
     'precision': ('fp32', 'fp32, bf16 or fp16 (fp16: CUDA only)'),
     'backend': ('fused', 'eager, fused (conv-BN folded), compiled (torch.compile) or onnx '
                          '(onnxruntime, fp32)'),
+    'step': ('auto', 'auto (device on CUDA, host on the CPU), host (crop and decode on the CPU) '
+                     'or device (crop, network and decode on the device, one transfer per '
+                     'frame)'),
     'image_transport': ('raw', "'raw' subscribes to image, 'compressed' to image/compressed"),
     'qos': ('auto', 'auto (match the publishers), reliable or best_effort'),
     'qos_depth': (30, 'subscription queue depth (the node still processes only the newest)'),
@@ -58,6 +61,7 @@ class NodeParams:
     threads: int
     precision: str
     backend: str
+    step: str
     image_transport: str
     qos: str
     qos_depth: int
@@ -79,6 +83,8 @@ class NodeParams:
             raise ValueError(f'precision must be one of {PRECISIONS}, got {self.precision!r}')
         if self.backend not in BACKENDS:
             raise ValueError(f'backend must be one of {BACKENDS}, got {self.backend!r}')
+        if self.step not in STEPS:
+            raise ValueError(f'step must be one of {STEPS}, got {self.step!r}')
         if self.qos not in QOS_MODES:
             raise ValueError(f'qos must be one of {QOS_MODES}, got {self.qos!r}')
         for name in ('threads', 'qos_depth', 'buffer_length', 'max_image_pixels',

@@ -182,12 +182,13 @@ class TrackerNode(Node):
             warnings.simplefilter('always')
             tracker = build_tracker(name, weights=weights, device=self._params.device,
                                     precision=self._params.precision,
-                                    backend=self._params.backend,
+                                    backend=self._params.backend, step=self._params.step,
                                     config_path=self._config_path(name), **(overrides or {}))
         for warning in caught:  # e.g. 'cuda requested but only 0 CUDA device(s); using cpu'
             self.get_logger().warning(str(warning.message))
+        step = 'device' if getattr(tracker, 'on_device', False) else 'host'
         self.get_logger().info(f'tracker {name} on device {tracker.device}, '
-                               f'{self._params.backend}/{self._params.precision} '
+                               f'{self._params.backend}/{self._params.precision}, {step} step '
                                f'(weights: {weights or "seeded random init"}; '
                                f'config: {self._config_path(name)})')
         warm_up(tracker)

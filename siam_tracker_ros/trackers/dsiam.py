@@ -100,15 +100,14 @@ class DSiamTracker(ScalePyramidTracker):
         state = super().start_state(center, size, pad_color, kernel)
         return DSiamState(**vars(state))
 
-    def responses(self, crops) -> np.ndarray:
-        """n×r×r fused logits with the current V and W (the plain head while both are off)."""
+    def network_maps(self, crops):
+        """n×1×r×r fused logits with the current V and W (the plain head while both are off)."""
         st = self.state
         if st.v is None and st.w is None:
-            return super().responses(crops)
+            return super().network_maps(crops)
         runner = self._runner
         with torch.inference_mode():
-            maps = runner.net.head(st.kernel, runner.search(crops), st.v, st.w)
-            return maps[:, 0].float().cpu().numpy()
+            return runner.net.head(st.kernel, runner.search(crops), st.v, st.w)
 
     def update(self, decoded: Decoded, image_shape) -> float:
         """Move; then the spec §3 scale rule on the penalised peak (failure: s_x ×

@@ -5,18 +5,16 @@ kernel per pair, made at init) and a search side s_z·Q2/Q1 to Q2. Every (pair, 
 through the §1.4 decision together (`decode_pairs`); step 7 uses the chosen pair's Q2 and s_x.
 With the single pair (exemplar_size, instance_size) every number equals `ScalePyramidTracker`'s.
 """
-import numpy as np
 import torch
 
 from siam_tracker_ros.ops.crop import crop_patch, template_side
 from siam_tracker_ros.runtime import exact_fp32
 from siam_tracker_ros.trackers.pyramid import ScalePyramidTracker
-from siam_tracker_ros.trackers.siamfc_decoder import decode_pairs, upsample
 from siam_tracker_ros.types import TrackerStateError, as_rgb_image
 
 
-def centre_cells(maps: np.ndarray, side: int) -> np.ndarray:
-    """The centre side×side cells of n×n maps (n − side even)."""
+def centre_cells(maps, side: int):
+    """The centre side×side cells of n×n maps (array or tensor; n − side even)."""
     start = (maps.shape[-1] - side) // 2
     return maps[..., start:start + side, start:start + side]
 
@@ -58,34 +56,28 @@ class MultiSizePyramidTracker(ScalePyramidTracker):
         """Per pair, its search side at scale factor 1 (image px)."""
         return [self.state.s_x * ratio for ratio in self.side_ratios]
 
-    def search_crops(self, image) -> list:
-        """Per pair, its n search crops (Q2², one per scale factor)."""
-        st = self.state
-        return [np.stack([crop_patch(image, st.center, side * f, q2, st.pad_color)
-                          for f in self.factors])
+    def pair_geometry(self) -> tuple:
+        return self.search_sides(), [q2 for _, q2 in self.pairs]
+
+    def search_windows(self, image_shape) -> list:
+        """Per pair, its n search windows (cropped to Q2², one per scale factor)."""
+        centres = [self.state.center] * len(self.factors)
+        return [(q2, centres, [side * f for f in self.factors])
                 for (_, q2), side in zip(self.pairs, self.search_sides())]
 
-    def responses(self, crops) -> np.ndarray:
-        """(P·n)×r×r float32 logits, pair-major (one network call per pair). A padded trunk
-        gives larger maps for larger pairs; each keeps its centre r×r, r the smallest side
-        (the centre is zero displacement in every map, so the geometry is unchanged)."""
+    def grouped(self, crops: list) -> list:
+        """One batch of crops per pair."""
+        return crops
+
+    def network_maps(self, crops) -> torch.Tensor:
+        """(P·n)×1×r×r logits, pair-major (one network call per pair). A padded trunk gives
+        larger maps for larger pairs; each keeps its centre r×r, r the smallest side (the
+        centre is zero displacement in every map, so the geometry is unchanged)."""
         with torch.inference_mode():
-            maps = [self._runner.respond(kernel, batch)[:, 0].float().cpu().numpy()
+            maps = [self._runner.respond(kernel, batch)
                     for kernel, batch in zip(self.state.kernel, crops)]
         side = min(m.shape[-1] for m in maps)
-        return np.concatenate([centre_cells(m, side) for m in maps])
-
-    def decode(self, maps: np.ndarray):
-        """The §1.4 decision over all (pair, scale) maps; None when a map holds NaN or inf."""
-        if not np.isfinite(maps).all():
-            return None
-        cfg = self.config
-        upsampled = upsample(maps, cfg.response_up)
-        return decode_pairs(maps, self.factors, self.search_sides(),
-                            [q2 for _, q2 in self.pairs], scale_penalty=cfg.scale_penalty,
-                            window_influence=cfg.window_influence,
-                            response_up=cfg.response_up, total_stride=self.net.stride,
-                            window=self.window(upsampled.shape[-1]), upsampled=upsampled)
+        return torch.cat([centre_cells(m, side) for m in maps])
 
     def frame_macs(self, image) -> int:
         """Multiply-accumulates of one frame's network calls, summed over the pairs."""

@@ -11,14 +11,16 @@ import numpy as np
 import torch
 
 from siam_tracker_ros.ops.confidence import map_confidence
-from siam_tracker_ros.ops.crop import crop_patch, template_side
+from siam_tracker_ros.ops.crop import template_side
 from siam_tracker_ros.ops.windows import hann2d
 from siam_tracker_ros.status import LOST
 from siam_tracker_ros.trackers.redetect import (Widened, best_candidate, frame_tiles,
                                                 search_order, tile_spacing)
 from siam_tracker_ros.trackers.siamese import SiameseConfig, SiameseTracker, TargetState
-from siam_tracker_ros.trackers.siamfc_decoder import (Decoded, decode, scale_factors,
+from siam_tracker_ros.trackers.siamfc_decoder import (Decoded, decision, decode_pairs,
+                                                      pair_penalties, scale_factors,
                                                       scale_update, upsample)
+from siam_tracker_ros.trackers.siamfc_device_decoder import decide_on_device
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class ScalePyramidTracker(SiameseTracker):
     redetects = True   # False where a subclass's step cannot take tiles
 
     batch_targets = True
+    device_resident = True
 
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
@@ -81,55 +84,110 @@ class ScalePyramidTracker(SiameseTracker):
             raise ValueError(f'redetect is not available for {type(self).__name__}')
         self.factors = scale_factors(config.scale_num, config.scale_step)
         self._window = None
+        self._constants = {}
 
     def start_state(self, center, size, pad_color, kernel) -> PyramidState:
         cfg = self.config
         s_x = template_side(size[0], size[1], cfg.context) * cfg.instance_size / cfg.exemplar_size
         return PyramidState(center, size, pad_color, kernel, s_x, s_x)
 
-    def search_crops(self, image) -> np.ndarray:
-        """The n search crops (instance_size², one per scale factor); while LOST with
-        `redetect`, this frame's re-detection tiles after them."""
+    def search_windows(self, image_shape) -> list:
+        """The n search windows (s_x·f_i, one per scale factor); while LOST with `redetect`,
+        this frame's re-detection tiles (s_x) after them."""
         st, cfg = self.state, self.config
-        crops = np.stack([crop_patch(image, st.center, st.s_x * f, cfg.instance_size,
-                                     st.pad_color) for f in self.factors])
+        centres = [st.center] * len(self.factors)
+        sides = [st.s_x * f for f in self.factors]
         st.tiles = None
         if not (cfg.redetect and self.status.state == LOST):
             st.scan, st.pending = None, None
-            return crops
+            return [(cfg.instance_size, centres, sides)]
         if st.scan is None:
             spacing = tile_spacing(st.s_x, cfg.exemplar_size, cfg.instance_size)
-            st.scan = [search_order(st.center, spacing, image.shape), 0]
+            st.scan = [search_order(st.center, spacing, image_shape), 0]
         st.tiles = frame_tiles(*st.scan, cfg.redetect_tiles)
         if st.pending is not None:   # look again where a candidate passed last frame
             st.tiles.insert(0, st.pending[0])
         st.scan[1] += 1
-        tiles = [crop_patch(image, c, st.s_x, cfg.instance_size, st.pad_color)
-                 for c in st.tiles]
-        return np.concatenate([crops, np.stack(tiles)]) if tiles else crops
+        return [(cfg.instance_size, centres + list(st.tiles), sides + [st.s_x] * len(st.tiles))]
 
     def to_maps(self, outputs) -> np.ndarray:
         """n×r×r float32 response logits (tiles' maps after them)."""
         with torch.inference_mode():
             return outputs[:, 0].float().cpu().numpy()
 
+    def pair_geometry(self) -> tuple:
+        """(search sides at factor 1 in image px, search crop sizes), one per crop-size pair."""
+        return (self.state.s_x,), (self.config.instance_size,)
+
+    def decision_maps(self) -> int:
+        """How many of the maps compete in the §1.4 decision (every (pair, scale); tiles
+        follow them)."""
+        return len(self.factors) * len(self.pair_geometry()[0])
+
     def decode(self, maps: np.ndarray):
         """The §1.4 decision on the upsampled maps (and the best tile while re-detecting);
         None when a map holds NaN or inf."""
         if not np.isfinite(maps).all():
             return None
-        cfg, n = self.config, len(self.factors)
-        scales = maps[:n]
+        cfg = self.config
+        scales = maps[:self.decision_maps()]
         upsampled = upsample(scales, cfg.response_up)
-        local = decode(scales, self.factors, self.state.s_x, scale_penalty=cfg.scale_penalty,
-                       window_influence=cfg.window_influence, response_up=cfg.response_up,
-                       total_stride=self.net.stride, instance_size=cfg.instance_size,
-                       window=self.window(upsampled.shape[-1]), upsampled=upsampled)
+        local = decode_pairs(scales, self.factors, *self.pair_geometry(),
+                             scale_penalty=cfg.scale_penalty,
+                             window_influence=cfg.window_influence,
+                             response_up=cfg.response_up, total_stride=self.net.stride,
+                             window=self.window(upsampled.shape[-1]), upsampled=upsampled)
+        return self.widened(maps, local)
+
+    def decode_decided(self, maps: np.ndarray, decided: Decoded):
+        """`decode` with the local decision made on the device (`pack`)."""
+        return self.widened(maps, decided) if np.isfinite(maps).all() else None
+
+    def widened(self, maps: np.ndarray, local: Decoded):
+        """`local`, or while re-detecting, it with the best tile (`Widened`)."""
         if not self.state.tiles:
             return local
-        cell = self.net.stride * self.state.s_x / cfg.instance_size
-        return Widened(local, scales[local.scale_index],
+        n = self.decision_maps()
+        cell = self.net.stride * self.state.s_x / self.config.instance_size
+        return Widened(local, maps[local.scale_index],
                        best_candidate(maps[n:], self.state.tiles, cell))
+
+    def pack(self, outputs) -> torch.Tensor:
+        """The §1.4 decision made on the device (`decide_on_device`: 4 numbers), then the raw
+        maps, flat."""
+        cfg = self.config
+        with torch.inference_mode():
+            maps = outputs[:, 0].float()
+            count = self.decision_maps()
+            side = maps.shape[-1] * cfg.response_up
+            decision = decide_on_device(maps[:count], self.device_constant(
+                'penalties', pair_penalties(len(self.factors), count // len(self.factors),
+                                            cfg.scale_penalty)),
+                cfg.window_influence, self.device_constant('window', self.window(side)),
+                cfg.response_up)
+            return torch.cat([decision, maps.flatten()])
+
+    def unpack(self, flat: np.ndarray, outputs) -> tuple:
+        """(n×r×r maps, the device's `Decoded`)."""
+        cfg = self.config
+        maps = flat[4:].reshape(len(outputs), *outputs.shape[-2:])
+        best, row, col, raw_peak = flat[:4]
+        count = self.decision_maps()
+        decided = decision(int(best), (int(row), int(col)), float(raw_peak),
+                           maps.shape[-1] * cfg.response_up, self.factors, *self.pair_geometry(),
+                           penalties=pair_penalties(len(self.factors), count // len(self.factors),
+                                                    cfg.scale_penalty),
+                           response_up=cfg.response_up, total_stride=self.net.stride)
+        return maps, decided
+
+    def device_constant(self, name: str, values: np.ndarray) -> torch.Tensor:
+        """`values` as a float32 tensor on the device, uploaded once per value."""
+        cached = self._constants.get(name)
+        if cached is None or cached[0].shape != values.shape or not np.array_equal(cached[0],
+                                                                                   values):
+            cached = (values, torch.as_tensor(values, dtype=torch.float32, device=self.device))
+            self._constants[name] = cached
+        return cached[1]
 
     def update(self, decoded: Decoded, image_shape) -> float:
         """Move, rescale by the damped factor of the chosen scale; score = sigmoid(raw peak).

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from siam_tracker_ros.ops.anchors import anchor_grid, anchor_sizes
-from siam_tracker_ros.ops.crop import crop_patch, template_side
+from siam_tracker_ros.ops.crop import template_side
 from siam_tracker_ros.trackers.rpn_decoder import (RpnDecoded, anchor_window, clip_target,
                                                    decode, deltas_from_map,
                                                    foreground_probability)
@@ -80,6 +80,7 @@ class RPNTracker(SiameseTracker):
     """One search crop per frame, the §1.5 anchor decoder; the template is fixed."""
 
     batch_targets = True
+    device_resident = True
 
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
@@ -94,17 +95,28 @@ class RPNTracker(SiameseTracker):
         cfg = self.config
         return cfg.exemplar_size / template_side(size[0], size[1], cfg.context)
 
-    def search_crops(self, image) -> np.ndarray:
-        """One instance_size² crop at s_x = s_z·X/Z from the current size (§1.5 step 0–1)."""
+    def search_windows(self, image_shape) -> list:
+        """One instance_size² window at s_x = s_z·X/Z from the current size (§1.5 step 0–1)."""
         st, cfg = self.state, self.config
         st.scale_z = self.scale_z(st.size)
-        s_x = cfg.instance_size / st.scale_z
-        return crop_patch(image, st.center, s_x, cfg.instance_size, st.pad_color)[None]
+        return [(cfg.instance_size, [st.center], [cfg.instance_size / st.scale_z])]
 
     def to_maps(self, outputs) -> tuple:
-        """The head's maps of the one crop as float32 numpy arrays (C×r×r each)."""
+        """The head's maps of the one crop as float32 numpy arrays (C×r×r each), in one
+        transfer."""
+        return self.fetch(outputs)[0]
+
+    def pack(self, outputs) -> torch.Tensor:
+        """The maps of the one crop, flat (the §1.5 decision runs on the host: k·r² anchors)."""
         with torch.inference_mode():
-            return tuple(m[0].float().cpu().numpy() for m in outputs)
+            return torch.cat([m[0].float().flatten() for m in outputs])
+
+    def unpack(self, flat: np.ndarray, outputs) -> tuple:
+        """(the C×r×r maps, no decision)."""
+        shapes = [tuple(m.shape[1:]) for m in outputs]
+        ends = np.cumsum([math.prod(shape) for shape in shapes])
+        return tuple(flat[end - math.prod(shape):end].reshape(shape)
+                     for shape, end in zip(shapes, ends)), None
 
     def decode(self, maps: tuple):
         """The §1.5 choice on the maps; None when a map holds NaN or inf."""

@@ -6,6 +6,10 @@ timing, and a fixed per-frame step:
 
     search_crops → responses → decode → update (+ the decoded map's confidence) → after_step
 
+On the device step (`ExecutionPath.device_step`, docs/architecture.md) a family that
+describes its crops as windows (`search_windows`) crops on the device, and its `fetch` brings
+the maps (and, where the family decides on the device, the decision) to the host at once.
+
 Several targets: a `Target` holds one target's state and status; `start_target` and
 `track_many` swap them in and out, and `track_many` runs the search crops of every target
 through the search branch in one batch when the family allows it (`batch_targets`).
@@ -28,6 +32,7 @@ from siam_tracker_ros.models.weights import InputFormat
 from siam_tracker_ros.ops.confidence import NO_CONFIDENCE, map_confidence
 from siam_tracker_ros.ops.boxes import clip_xywh, cxcywh_to_xywh, xywh_to_cxcywh
 from siam_tracker_ros.ops.crop import crop_patch, image_mean_color, template_side
+from siam_tracker_ros.ops.device_crop import crop_patches, image_tensor
 from siam_tracker_ros.profiling import count_macs
 from siam_tracker_ros.runtime import (ExecutionPath, NetworkRunner, exact_fp32, map_tensors,
                                       to_input)
@@ -132,6 +137,7 @@ class SiameseTracker(Tracker):
 
     several_targets = True
     batch_targets = False
+    device_resident = False   # True where the family has `search_windows` and `fetch`
 
     def __init__(self, config, net, path: ExecutionPath, input_format=InputFormat(),
                  weights_path=None):
@@ -145,6 +151,11 @@ class SiameseTracker(Tracker):
     @property
     def device(self):
         return self.path.device
+
+    @property
+    def on_device(self) -> bool:
+        """Whether this step crops and decodes on the device (the path asks, the family can)."""
+        return self.device_resident and self.path.device_step
 
     def runner(self) -> NetworkRunner:
         """The network prepared for the execution path (again when its modules changed)."""
@@ -192,18 +203,24 @@ class SiameseTracker(Tracker):
         image = as_rgb_image(image)
         timer = StepTimer()
         with exact_fp32(self.device):
-            crops = self.search_crops(image)
-            timer.mark('crop')
-            maps = self.responses(crops)
+            if self.on_device:
+                crops = self.device_crops(image_tensor(image, self.device),
+                                          self.padded_windows(image.shape))
+                timer.mark('crop')
+                maps, decided = self.fetch(self.network_maps(crops))
+            else:
+                crops = self.search_crops(image)
+                timer.mark('crop')
+                maps, decided = self.responses(crops), None
             timer.mark('network')
-            result = self.conclude(image, maps, timer)
+            result = self.conclude(image, maps, timer, decided)
         self.last_timing = timer.parts()
         return result
 
-    def conclude(self, image, maps, timer: StepTimer) -> TrackResult:
-        """The step after the network: decode → update (+ the map's confidence) → after_step,
-        then the status."""
-        decoded = self.decode(maps)
+    def conclude(self, image, maps, timer: StepTimer, decided=None) -> TrackResult:
+        """The step after the network: decode (or `decided`, a decision the family made on the
+        device) → update (+ the map's confidence) → after_step, then the status."""
+        decoded = self.decode(maps) if decided is None else self.decode_decided(maps, decided)
         timer.mark('decode')
         score = self.update(decoded, image.shape) if decoded is not None else 0.0
         score = min(max(score, 0.0), 1.0) if math.isfinite(score) else 0.0
@@ -215,17 +232,67 @@ class SiameseTracker(Tracker):
         state = self.status.update(score, confidence)
         return TrackResult(self.current_box(image.shape), score, state, confidence)
 
-    def search_crops(self, image) -> np.ndarray:
-        """N×X×X×3 uint8 search crops at the current state."""
+    def search_windows(self, image_shape) -> list:
+        """This frame's search windows: [(crop size, centres, sides in image px)], one entry
+        per crop size. Families with the device step implement it (`device_resident`)."""
         raise NotImplementedError
 
-    def responses(self, crops: np.ndarray):
-        """The network's maps for the crops against the template: head(kernel, search(x))."""
-        return self.to_maps(self._runner.respond(self.state.kernel, crops))
+    def search_crops(self, image) -> np.ndarray:
+        """N×X×X×3 uint8 search crops at the current state (`search_windows`, cropped)."""
+        pad = self.state.pad_color
+        return self.grouped([np.stack([crop_patch(image, c, s, size, pad)
+                                       for c, s in zip(centres, sides)])
+                             for size, centres, sides in self.search_windows(image.shape)])
 
-    def head_maps(self, features):
-        """The maps of this target from the search features of its own crops (`track_many`)."""
-        return self.to_maps(self._runner.head(self.state.kernel, features))
+    def padded_windows(self, image_shape) -> list:
+        """`search_windows` with the target's padding colour: [(size, centres, sides, pad)]."""
+        return [(size, centres, sides, self.state.pad_color)
+                for size, centres, sides in self.search_windows(image_shape)]
+
+    def device_crops(self, frame: torch.Tensor, windows: list):
+        """The crops of `windows` (`padded_windows`, of one or several targets, in order) as
+        N×3×X×X float tensors on the frame's device, one `crop_patches` call per crop size,
+        rounded as `crop_patch` rounds to uint8."""
+        groups = {}
+        for size, centres, sides, pad in windows:
+            group = groups.setdefault(size, ([], [], []))
+            group[0].extend(centres)
+            group[1].extend(sides)
+            group[2].extend([pad] * len(centres))
+        return self.grouped([crop_patches(frame, centres, sides, size, pads).round_()
+                             for size, (centres, sides, pads) in groups.items()])
+
+    def grouped(self, crops: list):
+        """The crops of each crop size as `network_maps` takes them: one batch (the default,
+        one size) or a list (`multisize`)."""
+        return crops[0]
+
+    def responses(self, crops):
+        """The network's maps for the crops against the template, on the host."""
+        return self.to_maps(self.network_maps(crops))
+
+    def network_maps(self, crops):
+        """The network's outputs for the crops, on the device: head(kernel, search(x))."""
+        return self._runner.respond(self.state.kernel, crops)
+
+    def fetch(self, outputs) -> tuple:
+        """(the maps on the host as `decode` takes them, a decision made on the device or
+        None), with one transfer (device step)."""
+        return self.unpack(self.pack(outputs).cpu().numpy(), outputs)
+
+    def pack(self, outputs) -> torch.Tensor:
+        """The outputs (and any decision made from them on the device) as one flat float32
+        tensor on the device (device step)."""
+        raise NotImplementedError
+
+    def unpack(self, flat: np.ndarray, outputs) -> tuple:
+        """`fetch`'s (maps, decision) from `pack`'s values on the host; `outputs` gives the
+        shapes."""
+        raise NotImplementedError
+
+    def decode_decided(self, maps, decided):
+        """What the maps say, given the decision `fetch` made on the device."""
+        raise NotImplementedError
 
     def to_maps(self, outputs):
         """The head's outputs as `decode` takes them (as they are here; families convert)."""
@@ -287,27 +354,58 @@ class SiameseTracker(Tracker):
         image = as_rgb_image(image)
         timer = StepTimer()
         with exact_fp32(self.device):
-            crops = []
-            for target in targets:
-                with self.holding(target):
-                    crops.append(self.search_crops(image))
+            crops, counts = self._batch_crops(image, targets)
             timer.mark('crop')
-            features = self._runner.search(np.concatenate(crops))
-            ends = np.cumsum([len(batch) for batch in crops])
-            maps = [self._target_maps(target, features, end - len(batch), end)
-                    for target, batch, end in zip(targets, crops, ends)]
+            features = self._runner.search(crops)
+            ends = np.cumsum(counts)
+            outputs = [self._target_outputs(target, features, end - count, end)
+                       for target, count, end in zip(targets, counts, ends)]
+            found = self._batch_fetch(targets, outputs)
             timer.mark('network')
             results = []
-            for target, target_maps in zip(targets, maps):
+            for target, (maps, decided) in zip(targets, found):
                 with self.holding(target):
-                    results.append(self.conclude(image, target_maps, timer))
+                    results.append(self.conclude(image, maps, timer, decided))
         self.last_timing = timer.parts()
         return results
 
-    def _target_maps(self, target: Target, features, start: int, end: int):
-        """`head_maps` of `target` on rows start:end of the batch's search features."""
+    def _batch_crops(self, image, targets: list) -> tuple:
+        """(every target's search crops in one batch, the number of crops of each)."""
+        if self.on_device:
+            windows, counts = [], []
+            for target in targets:
+                with self.holding(target):
+                    own = self.padded_windows(image.shape)
+                windows += own
+                counts.append(sum(len(centres) for _, centres, _, _ in own))
+            return self.device_crops(image_tensor(image, self.device), windows), counts
+        crops = []
+        for target in targets:
+            with self.holding(target):
+                crops.append(self.search_crops(image))
+        return np.concatenate(crops), [len(batch) for batch in crops]
+
+    def _target_outputs(self, target: Target, features, start: int, end: int):
+        """The head's outputs for `target` on rows start:end of the batch's search features."""
         with self.holding(target):
-            return self.head_maps(map_tensors(lambda f: f[start:end], features))
+            return self._runner.head(self.state.kernel,
+                                     map_tensors(lambda f: f[start:end], features))
+
+    def _batch_fetch(self, targets: list, outputs: list) -> list:
+        """(maps, decision) per target: on the device step with one transfer for all."""
+        if not self.on_device:
+            return [(self.to_maps(out), None) for out in outputs]
+        packed = []
+        for target, out in zip(targets, outputs):
+            with self.holding(target):
+                packed.append(self.pack(out))
+        flat = torch.cat(packed).cpu().numpy()
+        ends = np.cumsum([len(p) for p in packed])
+        found = []
+        for target, out, part, end in zip(targets, outputs, packed, ends):
+            with self.holding(target):
+                found.append(self.unpack(flat[end - len(part):end], out))
+        return found
 
     def confidence(self, maps, decoded, score):
         """The frame's `MapConfidence` (NO_CONFIDENCE when nothing was decoded), or None for

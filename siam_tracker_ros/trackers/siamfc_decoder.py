@@ -78,13 +78,25 @@ def decode_pairs(responses: np.ndarray, factors: np.ndarray, search_sides, searc
                          f'{len(factors)} scales')
     if window is None:
         window = hann2d(size, normalise=True)
-    penalties = np.tile(scale_penalties(len(factors), scale_penalty), len(search_sides))
+    penalties = pair_penalties(len(factors), len(search_sides), scale_penalty)
     best, peak, peaks = decide(maps, penalties, window_influence, window)
+    return decision(best, peak, float(peaks[best]), size, factors, search_sides, search_sizes,
+                    penalties=penalties, response_up=response_up, total_stride=total_stride)
+
+
+def decision(best: int, peak, raw_peak: float, map_side: int, factors, search_sides,
+             search_sizes, *, penalties, response_up: int, total_stride: int) -> Decoded:
+    """The `Decoded` of map `best` (pair-major index) peaking at (row, col) `peak` of its
+    map_side² upsampled map with value `raw_peak` (steps 4–7 of §1.4, after the argmaxes)."""
     pair, scale = divmod(best, len(factors))
-    displacement = peak_displacement(peak, size, total_stride / response_up * search_sides[pair]
-                                     * factors[scale] / search_sizes[pair])
-    return Decoded(displacement, scale, float(peaks[best]), float(peaks[best] * penalties[best]),
-                   pair)
+    displacement = peak_displacement(peak, map_side, total_stride / response_up
+                                     * search_sides[pair] * factors[scale] / search_sizes[pair])
+    return Decoded(displacement, scale, raw_peak, raw_peak * float(penalties[best]), pair)
+
+
+def pair_penalties(scale_num: int, pairs: int, scale_penalty: float) -> np.ndarray:
+    """The scale penalty of every (pair, scale) map, pair-major."""
+    return np.tile(scale_penalties(scale_num, scale_penalty), pairs)
 
 
 def peak_displacement(peak, map_side: int, step: float) -> tuple:

@@ -2,6 +2,7 @@
 
 Marked `cuda`: run wherever CUDA exists, deselected (and reported) elsewhere.
 """
+import warnings
 from itertools import islice
 
 import numpy as np
@@ -32,12 +33,13 @@ def weights(request):
     return PACKAGE_WEIGHTS_DIR / request.param
 
 
-def compare(weights, clips, path):
-    """{sequence: (per-step max px, CPU fused/fp32 run, `path` run)}."""
+def compare(weights, clips, path, step='host', name='siamfc'):
+    """{sequence: (per-step max px, CPU fused/fp32 run, `path` run on CUDA)}. The host step
+    (NumPy crops) isolates the network's numerics; the device step crops on the GPU."""
     backend, precision = path.split('/')
-    other = {'backend': backend, 'precision': precision, 'device': 'cuda'}
-    return {name: compare_paths('siamfc', weights, other, frames, box)
-            for name, frames, box in clips}
+    other = {'backend': backend, 'precision': precision, 'device': 'cuda', 'step': step}
+    return {sequence: compare_paths(name, weights, other, frames, box)
+            for sequence, frames, box in clips}
 
 
 def test_auto_device_is_cuda_and_reported():
@@ -62,6 +64,42 @@ def test_cuda_fp16_close_to_cpu_per_step(weights, clips):
     for name, (steps, _, _) in compare(weights, clips, 'fused/fp16').items():
         assert steps.max() <= 2.0, name
         assert np.isfinite(steps).all(), name
+
+
+@pytest.mark.parametrize('name', ['siamfc', 'siamrpn', 'siam_gam', 'dsiam'])
+def test_cuda_device_step_follows_the_cpu_host_step(name, clips):
+    """The GPU-resident step (issue 16 item 1): per step from the same state, ≥ 90 % of frames
+    within 1 px of the CPU host step (the same criterion as on CPU tensors,
+    test_device_step.py; the crops differ from OpenCV's by ≤ 1 grey level)."""
+    steps = np.concatenate([s for s, _, _ in compare('default', clips, 'fused/fp32', 'device',
+                                                     name).values()])
+    assert (steps <= 1.0).mean() >= 0.9, np.round(steps, 2)
+
+
+@pytest.mark.parametrize('name', ['siamfc', 'siamrpn'])
+def test_cuda_device_step_syncs_with_the_host_once_per_frame(name, clips):
+    """torch's sync debug mode reports every synchronising call: one per frame (the result's
+    transfer), also for several targets in one batch."""
+    _, frames, box = clips[0]
+    tracker = build_tracker(name, device='cuda', weights='default')
+    assert tracker.on_device
+    tracker.init(frames[0], box)
+    others = [tracker.start_target(frames[0], (box[0] + 40 * k, box[1], box[2], box[3]))
+              for k in range(3)]
+    tracker.track(frames[1])
+    tracker.track_many(frames[1], others)
+    torch.cuda.synchronize()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        torch.cuda.set_sync_debug_mode('warn')
+        try:
+            for frame in frames[2:5]:
+                tracker.track(frame)
+                tracker.track_many(frame, others)
+        finally:
+            torch.cuda.set_sync_debug_mode('default')
+    syncs = [w for w in caught if 'synchroniz' in str(w.message)]
+    assert len(syncs) == 6, [str(w.message) for w in syncs]
 
 
 def test_tf32_setting_is_restored(clips):

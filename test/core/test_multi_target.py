@@ -49,11 +49,14 @@ def alone(name, frames, box, **overrides) -> np.ndarray:
     return np.array([tracker.track(frame).box for frame in frames[1:]])
 
 
+@pytest.mark.parametrize('step', ['host', 'device'])
 @pytest.mark.parametrize('name', ['siamfc', 'siamrpn'])
-def test_batched_targets_match_targets_tracked_alone(name, clip):
+def test_batched_targets_match_targets_tracked_alone(name, step, clip):
+    """On the device step too: all targets' windows cropped in one call, one search batch,
+    one transfer for all maps and decisions."""
     frames, boxes = clip
-    tracker = make(name)
-    assert tracker.batch_targets
+    tracker = make(name, step=step)
+    assert tracker.batch_targets and tracker.on_device == (step == 'device')
     targets = [tracker.start_target(frames[0], box) for box in boxes]
     batched = []
     for frame in frames[1:]:
@@ -62,7 +65,7 @@ def test_batched_targets_match_targets_tracked_alone(name, clip):
         batched.append([r.box for r in results])
     batched = np.array(batched)                  # frames × targets × 4
     for k, box in enumerate(boxes):
-        reference = alone(name, frames, box)
+        reference = alone(name, frames, box, step=step)
         error = np.abs(batched[:, k] - reference).max()
         assert error <= 1.0, f'target {k}: batched boxes differ by {error:.3f} px'
     moved = np.abs(batched[-1] - np.array(boxes)).max(axis=1)
@@ -70,11 +73,12 @@ def test_batched_targets_match_targets_tracked_alone(name, clip):
     assert tracker.state is None, "the tracker's own target is untouched"
 
 
-def test_batched_targets_keep_their_own_redetection(sot_dir):
+@pytest.mark.parametrize('step', ['host', 'device'])
+def test_batched_targets_keep_their_own_redetection(sot_dir, step):
     """With `redetect`, a LOST target adds its own tiles to the batch and keeps its own scan:
     the boxes still match each target tracked alone (target 1 goes LOST on these frames)."""
     frames, boxes = dragonbaby(sot_dir, 40)
-    tracker = make('siamfc', redetect=True)
+    tracker = make('siamfc', redetect=True, step=step)
     targets = [tracker.start_target(frames[0], box) for box in boxes]
     batched, states = [], set()
     for frame in frames[1:]:
@@ -84,7 +88,8 @@ def test_batched_targets_keep_their_own_redetection(sot_dir):
     assert any(name == 'LOST' for _, name in states), 'no target re-detected: nothing compared'
     batched = np.array(batched)
     for k, box in enumerate(boxes):
-        error = np.abs(batched[:, k] - alone('siamfc', frames, box, redetect=True)).max()
+        error = np.abs(batched[:, k] - alone('siamfc', frames, box, redetect=True,
+                                             step=step)).max()
         assert error <= 1.0, f'target {k}: batched boxes differ by {error:.3f} px'
 
 
