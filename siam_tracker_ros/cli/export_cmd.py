@@ -69,14 +69,16 @@ def export_tracker(tracker, out_dir, image=None) -> list:
 def map_differences(tracker, out_dir, frames, box) -> np.ndarray:
     """Per tracked frame, the max abs difference between the response maps of the exported
     graphs (onnxruntime) and of the fused torch network, on the tracker's own crops as it
-    follows `frames` (the first is the init frame) with torch."""
+    follows `frames` (the first is the init frame) with torch. Both sides use the init
+    frame's template (a `template_rate` update changes the tracker's kernel, not z)."""
     tracker.init(frames[0], box)
     st = tracker.state
     exemplar = tracker.exemplar_crop(frames[0], st.center, st.size, st.pad_color)[None]
     z = to_input(exemplar, torch.device('cpu'), torch.float32, tracker.input_format)
+    first_kernel = st.kernel
     differences = []
     for frame in frames[1:]:
-        crops, kernel = one_size(tracker.search_crops(frame), st.kernel)
+        crops, kernel = one_size(tracker.search_crops(frame), first_kernel)
         x = to_input(crops, torch.device('cpu'), torch.float32, tracker.input_format)
         expected = [t.float().cpu().numpy() for t in flat(tracker.runner().respond(kernel,
                                                                                    crops))]

@@ -94,6 +94,9 @@ class DSiamTracker(ScalePyramidTracker):
 
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
+        if config.template_rate:
+            raise ValueError('template_rate is not available for dsiam: its V transform '
+                             'adapts the template (set template_rate: 0.0)')
         self.mask = dsiam_search_mask(config.instance_size)
 
     def start_state(self, center, size, pad_color, kernel) -> DSiamState:

@@ -38,19 +38,26 @@ class MultiSizePyramidTracker(ScalePyramidTracker):
         self.side_ratios = tuple(q2 / q1 / base for q1, q2 in self.pairs)
 
     def on_init(self, image) -> None:
-        """One template kernel per pair: the init region s_z resized to that pair's Q1 (the
-        base kernel is reused where Q1 = exemplar_size)."""
+        """One template kernel per pair (`pair_kernels`)."""
+        self.state.kernel = self.pair_kernels(image, self.state.kernel)
+
+    def fresh_kernel(self, image) -> tuple:
+        return self.pair_kernels(image, super().fresh_kernel(image))
+
+    def pair_kernels(self, image, base) -> tuple:
+        """Per pair, the kernel of the region s_z at the current box resized to that pair's
+        Q1 (`base`, the exemplar_size kernel, where Q1 = exemplar_size)."""
         st, cfg = self.state, self.config
         s_z = template_side(st.size[0], st.size[1], cfg.context)
         kernels = []
         for q1, _ in self.pairs:
             if q1 == cfg.exemplar_size:
-                kernels.append(st.kernel)
+                kernels.append(base)
                 continue
             patch = crop_patch(image, st.center, s_z, q1, st.pad_color)
             with exact_fp32(self.device):
                 kernels.append(self._runner.template(patch[None]))
-        st.kernel = tuple(kernels)
+        return tuple(kernels)
 
     def search_sides(self) -> list:
         """Per pair, its search side at scale factor 1 (image px)."""

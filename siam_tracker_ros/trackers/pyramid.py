@@ -36,11 +36,18 @@ class PyramidConfig(SiameseConfig):
     min_scale: float
     max_scale: float
     hold_score: float
+    template_rate: float
+    template_gate: float
+    template_anchor: float
     redetect: bool
     redetect_tiles: int
 
     def __post_init__(self):
         super().__post_init__()
+        if not 0.0 <= self.template_rate < 1.0:
+            raise ValueError(f'template_rate must be in [0, 1), got {self.template_rate}')
+        if not 0.0 <= self.template_anchor <= 1.0:
+            raise ValueError(f'template_anchor must be in [0, 1], got {self.template_anchor}')
         if self.redetect_tiles < 1:
             raise ValueError(f'redetect_tiles must be >= 1, got {self.redetect_tiles}')
         if not 0.0 <= self.hold_score < 1.0:
@@ -56,7 +63,8 @@ class PyramidState(TargetState):
     """TargetState plus the search side s_x and its value at init, s_x0, and the target's
     re-detection progress while LOST: the tile search order and its position (`scan`), this
     frame's tile centres (`tiles`), a candidate seen on earlier frames (`pending`: centre,
-    frames) and whether this frame jumped to it (`jumped`)."""
+    frames) and whether this frame jumped to it (`jumped`); with a template update, the init
+    and the running kernel (`first_kernel`, `running_kernel`)."""
 
     s_x: float
     s_x0: float
@@ -64,10 +72,15 @@ class PyramidState(TargetState):
     tiles: Optional[list] = field(default=None, kw_only=True)
     pending: Optional[tuple] = field(default=None, kw_only=True)
     jumped: bool = field(default=False, kw_only=True)
+    first_kernel: object = field(default=None, kw_only=True)
+    running_kernel: object = field(default=None, kw_only=True)
 
 
 class ScalePyramidTracker(SiameseTracker):
-    """n-scale search, cosine window, damped scale update; the template is fixed.
+    """n-scale search, cosine window, damped scale update; the template is fixed, or with
+    `template_rate` η > 0 updated on each frame scoring at least `template_gate`: a running
+    kernel R ← (1 − η)·R + η·template(the crop at the new box), and the kernel used is
+    α·(init kernel) + (1 − α)·R, α = `template_anchor` (it bounds the drift).
 
     With `redetect: true`, LOST frames also search tiles over a widening area in the same
     network batch (`trackers/redetect.py`); the target jumps to the best tile's peak when
@@ -230,6 +243,26 @@ class ScalePyramidTracker(SiameseTracker):
         self.state.jumped, self.state.pending = True, None
         return far_score
 
+    def after_step(self, image, decoded) -> None:
+        """The linear template update (`template_rate`, `template_gate`); nothing at η = 0, on
+        a re-detection jump or below the gate."""
+        cfg, st = self.config, self.state
+        if cfg.template_rate <= 0 or isinstance(decoded, Widened) and st.jumped or \
+                sigmoid(getattr(decoded, 'local', decoded).raw_peak) < cfg.template_gate:
+            return
+        if st.running_kernel is None:
+            st.first_kernel = st.running_kernel = st.kernel
+        new = self.fresh_kernel(image)
+        with torch.inference_mode():
+            st.running_kernel = blend(st.running_kernel, new, cfg.template_rate)
+            st.kernel = blend(st.first_kernel, st.running_kernel, 1 - cfg.template_anchor)
+
+    def fresh_kernel(self, image):
+        """The template branch on the exemplar crop at the current box."""
+        st = self.state
+        return self._runner.template(self.exemplar_crop(image, st.center, st.size,
+                                                        st.pad_color)[None])
+
     def decoded_map(self, maps: np.ndarray, decoded: Decoded) -> np.ndarray:
         """The chosen (pair, scale) r×r logit map (the tile's after a jump)."""
         if isinstance(decoded, Widened):
@@ -249,6 +282,13 @@ class ScalePyramidTracker(SiameseTracker):
         if self._window is None or self._window.shape[0] != side:
             self._window = hann2d(side, normalise=True)
         return self._window
+
+
+def blend(kernel, new, rate: float):
+    """(1 − rate)·kernel + rate·new, tensor by tensor (a kernel may be a tuple)."""
+    if torch.is_tensor(kernel):
+        return (1 - rate) * kernel + rate * new.to(kernel.dtype)
+    return type(kernel)(blend(k, n, rate) for k, n in zip(kernel, new))
 
 
 def sigmoid(value: float) -> float:
