@@ -173,9 +173,8 @@ class ScalePyramidTracker(SiameseTracker):
             maps = outputs[:, 0].float()
             count = self.decision_maps()
             side = maps.shape[-1] * cfg.response_up
-            decision = decide_on_device(maps[:count], self.device_constant(
-                'penalties', pair_penalties(len(self.factors), count // len(self.factors),
-                                            cfg.scale_penalty)),
+            decision = decide_on_device(
+                maps[:count], self.device_constant('penalties', self.map_penalties()),
                 cfg.window_influence, self.device_constant('window', self.window(side)),
                 cfg.response_up)
             return torch.cat([decision, maps.flatten()])
@@ -185,22 +184,25 @@ class ScalePyramidTracker(SiameseTracker):
         cfg = self.config
         maps = flat[4:].reshape(len(outputs), *outputs.shape[-2:])
         best, row, col, raw_peak = flat[:4]
-        count = self.decision_maps()
         decided = decision(int(best), (int(row), int(col)), float(raw_peak),
                            maps.shape[-1] * cfg.response_up, self.factors, *self.pair_geometry(),
-                           penalties=pair_penalties(len(self.factors), count // len(self.factors),
-                                                    cfg.scale_penalty),
-                           response_up=cfg.response_up, total_stride=self.net.stride)
+                           penalties=self.map_penalties(), response_up=cfg.response_up,
+                           total_stride=self.net.stride)
         return maps, decided
 
+    def map_penalties(self) -> np.ndarray:
+        """The scale penalty of each of the `decision_maps` (pair-major)."""
+        pairs = len(self.pair_geometry()[0])
+        return pair_penalties(len(self.factors), pairs, self.config.scale_penalty)
+
     def device_constant(self, name: str, values: np.ndarray) -> torch.Tensor:
-        """`values` as a float32 tensor on the device, uploaded once per value."""
-        cached = self._constants.get(name)
-        if cached is None or cached[0].shape != values.shape or not np.array_equal(cached[0],
-                                                                                   values):
-            cached = (values, torch.as_tensor(values, dtype=torch.float32, device=self.device))
-            self._constants[name] = cached
-        return cached[1]
+        """`values` as a float32 tensor on the device, uploaded once per (name, shape): the
+        window and the penalties are fixed by their shape and the config."""
+        key = (name, values.shape)
+        if key not in self._constants:
+            self._constants[key] = torch.as_tensor(values, dtype=torch.float32,
+                                                   device=self.device)
+        return self._constants[key]
 
     def update(self, decoded: Decoded, image_shape) -> float:
         """Move, rescale by the damped factor of the chosen scale; score = sigmoid(raw peak).

@@ -25,12 +25,18 @@ def kernel_copy(kernel):
     return map_tensors(lambda t: t.clone(), kernel)
 
 
-def test_a_frame_above_the_gate_blends_the_new_template_in(ball):
+def started(ball, name='siamfc', **settings) -> tuple:
+    """(a tracker with the shipped weights and `settings`, initialised on the clip's first
+    frame, a copy of its init kernel)."""
     frames, box = ball
-    tracker = build_tracker('siamfc', weights='default', template_rate=0.1, template_gate=0.0,
-                            template_anchor=0.0)
+    tracker = build_tracker(name, weights='default', **settings)
     tracker.init(frames[0], box)
-    before = kernel_copy(tracker.state.kernel)
+    return tracker, kernel_copy(tracker.state.kernel)
+
+
+def test_a_frame_above_the_gate_blends_the_new_template_in(ball):
+    frames, _ = ball
+    tracker, before = started(ball, template_rate=0.1, template_gate=0.0, template_anchor=0.0)
     tracker.track(frames[1])
     expected = 0.9 * before + 0.1 * fresh_kernel(tracker, frames[1])
     assert torch.allclose(tracker.state.kernel, expected, atol=1e-6)
@@ -39,11 +45,8 @@ def test_a_frame_above_the_gate_blends_the_new_template_in(ball):
 
 def test_the_anchor_keeps_a_share_of_the_init_kernel(ball):
     """Running R ← 0.8·R + 0.2·new on each frame; the kernel used is 0.5·K₀ + 0.5·R."""
-    frames, box = ball
-    tracker = build_tracker('siamfc', weights='default', template_rate=0.2, template_gate=0.0,
-                            template_anchor=0.5)
-    tracker.init(frames[0], box)
-    first = kernel_copy(tracker.state.kernel)
+    frames, _ = ball
+    tracker, first = started(ball, template_rate=0.2, template_gate=0.0, template_anchor=0.5)
     running = first
     for frame in frames[1:]:
         tracker.track(frame)
@@ -62,9 +65,7 @@ def fresh_kernel(tracker, frame):
 def test_a_frame_below_the_gate_keeps_the_kernel(ball, hide_search_region):
     """The ball hidden on the frame: the score falls below the gate, nothing is learnt."""
     frames, box = ball
-    tracker = build_tracker('siamfc', weights='default', template_rate=0.1, template_gate=0.8)
-    tracker.init(frames[0], box)
-    before = kernel_copy(tracker.state.kernel)
+    tracker, before = started(ball, template_rate=0.1, template_gate=0.8)
     center = (box[0] + box[2] / 2, box[1] + box[3] / 2)
     hidden = hide_search_region(frames[1], center, 4 * max(box[2], box[3]))
     result = tracker.track(hidden)
@@ -73,25 +74,20 @@ def test_a_frame_below_the_gate_keeps_the_kernel(ball, hide_search_region):
 
 
 def test_rate_zero_is_the_fixed_template(ball):
-    frames, box = ball
-    fixed = build_tracker('siamfc', weights='default', template_rate=0.0)
-    fixed.init(frames[0], box)
-    before = kernel_copy(fixed.state.kernel)
+    frames, _ = ball
+    fixed, before = started(ball, template_rate=0.0)
     boxes = [fixed.track(frame).box for frame in frames[1:]]
     assert torch.equal(fixed.state.kernel, before)
-    updated = build_tracker('siamfc', weights='default', template_rate=0.5, template_gate=0.0)
-    updated.init(frames[0], box)
+    updated, _ = started(ball, template_rate=0.5, template_gate=0.0)
     assert [updated.track(frame).box for frame in frames[1:]] != boxes
 
 
 def test_several_crop_sizes_update_every_pair_kernel(ball):
     """siam_gam's multi-size test keeps one kernel per (Q1, Q2) pair; each is updated from the
     new box's region at its own Q1."""
-    frames, box = ball
-    tracker = build_tracker('siam_gam', weights='default', test_sizes=[127, 255, 191, 319],
-                            template_rate=0.2, template_gate=0.0)
-    tracker.init(frames[0], box)
-    before = kernel_copy(tracker.state.kernel)
+    frames, _ = ball
+    tracker, before = started(ball, 'siam_gam', test_sizes=[127, 255, 191, 319],
+                              template_rate=0.2, template_gate=0.0)
     tracker.track(frames[1])
     after = tracker.state.kernel
     assert len(after) == 2
@@ -106,7 +102,6 @@ def test_several_crop_sizes_update_every_pair_kernel(ball):
 def test_a_setting_outside_its_range_is_refused(field, value):
     with pytest.raises(ValueError, match=field):
         build_tracker('siamfc', **{field: value})
-
 
 
 def test_dsiam_refuses_the_linear_update():
