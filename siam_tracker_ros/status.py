@@ -1,8 +1,8 @@
-"""TRACKING / LOST: the state a controller acts on, decided from the response map with
-hysteresis.
+"""TRACKING / LOST: the state a controller acts on, decided from the response map and the
+box's colour, with hysteresis.
 
-Every Siamese tracker updates one `TargetStatus` per frame with its score and the decoded
-map's confidence features (`ops.confidence`) and reports the state in the `TrackResult`;
+Every Siamese tracker updates one `TargetStatus` per frame with its score, the decoded map's
+confidence features and the box's colour objectness (`ops.confidence`) and reports the state in the `TrackResult`;
 `siam-track run`, evaluation and the ROS node read it from there. The thresholds were chosen
 on sot_val with `siam-track calibrate-lost` (docs/ros.md, "LOST / TRACKING").
 """
@@ -18,10 +18,11 @@ class StatusConfig:
     """Config fields every tracker has: when a controller should treat the target as lost.
 
     A frame is *weak* when its score < `lost_score`; with `lost_rule: confidence` also when
-    the score < `lost_drop`, the APCE < `lost_apce` or the PSR < `lost_psr` times its running
-    level. The running levels are exponential averages (rate `level_rate`) over the TRACKING
-    frames since init that were not weak. The target is LOST after `lost_frames` consecutive
-    weak frames, and TRACKING again after `recover_frames` consecutive frames that pass
+    the score < `lost_drop`, the APCE < `lost_apce`, the PSR < `lost_psr` or the box's colour
+    objectness < `lost_colour` times its running level (0 switches a test off). The running
+    levels are exponential averages (rate `level_rate`) over the TRACKING frames since init
+    that were not weak. The target is LOST after `lost_frames` consecutive weak frames, and
+    TRACKING again after `recover_frames` consecutive frames that pass
     (`TargetStatus.passes`: not weak, score >= `recover_score`). `lost_rule: score` is the
     score alone (the earlier rule). Values live in `config/<tracker>.yaml`.
     """
@@ -35,6 +36,7 @@ class StatusConfig:
     lost_drop: float
     lost_apce: float
     lost_psr: float
+    lost_colour: float
 
     def __post_init__(self):
         if self.lost_frames < 1 or self.recover_frames < 1:
@@ -44,7 +46,7 @@ class StatusConfig:
                              f'{", ".join(LOST_RULES)}')
         if not 0.0 < self.level_rate <= 1.0:
             raise ValueError(f'level_rate must be in (0, 1], got {self.level_rate}')
-        for name in ('lost_drop', 'lost_apce', 'lost_psr'):
+        for name in ('lost_drop', 'lost_apce', 'lost_psr', 'lost_colour'):
             if getattr(self, name) < 0:
                 raise ValueError(f'{name} must be >= 0, got {getattr(self, name)}')
 
@@ -52,7 +54,8 @@ class StatusConfig:
 class TargetStatus:
     """The state of one target, updated with every tracked frame's score and features.
 
-    `levels` holds the running (score, APCE, PSR) levels; None until the first tracked frame.
+    `levels` holds the running (score, APCE, PSR, colour) levels; None until the first tracked
+    frame.
     """
 
     def __init__(self, config: StatusConfig):
@@ -76,10 +79,12 @@ class TargetStatus:
             return True
         if cfg.lost_rule == 'score' or confidence is None:
             return False
-        score_level, apce_level, psr_level = self.levels or level_values(confidence)
+        score_level, apce_level, psr_level, colour_level = \
+            self.levels or level_values(confidence)
         return (confidence.score < cfg.lost_drop * score_level
                 or confidence.apce < cfg.lost_apce * apce_level
-                or confidence.psr < cfg.lost_psr * psr_level)
+                or confidence.psr < cfg.lost_psr * psr_level
+                or confidence.colour < cfg.lost_colour * colour_level)
 
     def passes(self, score: float, confidence=None) -> bool:
         """Whether a frame counts towards TRACKING again: not weak, score >= recover_score."""
@@ -114,5 +119,5 @@ class TargetStatus:
 
 
 def level_values(confidence) -> tuple:
-    """The features that have running levels: (score, APCE, PSR)."""
-    return confidence.score, confidence.apce, confidence.psr
+    """The features that have running levels: (score, APCE, PSR, colour)."""
+    return confidence.score, confidence.apce, confidence.psr, confidence.colour

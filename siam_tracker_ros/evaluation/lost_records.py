@@ -18,7 +18,7 @@ from siam_tracker_ros.ops.confidence import MapConfidence
 from siam_tracker_ros.status import StatusConfig
 
 FEATURES = tuple(f.name for f in dataclasses.fields(MapConfidence))
-RECORD_VERSION = 1
+RECORD_VERSION = 2           # 2: records carry the colour objectness
 REDETECT_FIELDS = ('redetect', 'redetect_tiles')
 
 

@@ -1,4 +1,5 @@
-"""Confidence features of one response map: how sure the map is that it holds the target.
+"""Confidence features of one frame: how sure the response map is that it holds the target,
+and how much the tracked box looks like the target in colour (`ops.appearance`).
 
 Pure numpy functions of the map a tracker decoded (the SiamFC family: the chosen scale's raw
 r×r logits; the RPN family: the per-cell best anchor's foreground probability). All of them
@@ -14,7 +15,7 @@ EPS = 1e-12
 
 @dataclass(frozen=True)
 class MapConfidence:
-    """The features of one frame's decoded map.
+    """The features of one frame: its decoded map's, and the box's colour objectness.
 
     score: the tracker's score in [0, 1] (the peak as a probability).
     apce: average peak-to-correlation energy, |max − min|² / mean((F − min)²); a sharp single
@@ -23,12 +24,15 @@ class MapConfidence:
         window around the peak).
     second_peak: (max_s − min) / (max − min), the highest sidelobe value against the peak,
         in [0, 1]; near 1 when a second place is as good as the first.
+    colour: the tracked box's colour objectness against the init box's
+        (`ops.appearance.ColourModel`); 1.0 where it was not measured.
     """
 
     score: float
     apce: float
     psr: float
     second_peak: float
+    colour: float = 1.0
 
 
 NO_CONFIDENCE = MapConfidence(0.0, 0.0, 0.0, 1.0)

@@ -21,14 +21,15 @@ them (`trackers/siamfc.py`).
 import math
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, field, replace
+from typing import ClassVar, Optional
 
 import cv2
 import numpy as np
 import torch
 
 from siam_tracker_ros.models.weights import InputFormat
+from siam_tracker_ros.ops.appearance import ColourModel
 from siam_tracker_ros.ops.confidence import NO_CONFIDENCE, map_confidence
 from siam_tracker_ros.ops.boxes import clip_xywh, cxcywh_to_xywh, xywh_to_cxcywh
 from siam_tracker_ros.ops.crop import crop_patch, image_mean_color, template_side
@@ -68,13 +69,15 @@ class SiameseConfig(StatusConfig):
 
 @dataclass
 class TargetState:
-    """Mutable per-target state: centre (cx, cy), size (w, h), padding colour and the template
-    branch's output (`kernel`). Families extend it."""
+    """Mutable per-target state: centre (cx, cy), size (w, h), padding colour, the template
+    branch's output (`kernel`) and the init frame's colour model (`ops.appearance`, for the
+    status). Families extend it."""
 
     center: np.ndarray
     size: np.ndarray
     pad_color: tuple
     kernel: object
+    colour_model: Optional[ColourModel] = field(default=None, kw_only=True)
 
 
 @dataclass
@@ -180,6 +183,7 @@ class SiameseTracker(Tracker):
         with exact_fp32(self.device):
             kernel = runner.template(self.exemplar_crop(image, center, size, pad)[None])
         self.state = self.start_state(center, size, pad, kernel)
+        self.state.colour_model = ColourModel(image, box)
         self.status.start()
         self.on_init(image)
 
@@ -225,12 +229,19 @@ class SiameseTracker(Tracker):
         score = self.update(decoded, image.shape) if decoded is not None else 0.0
         score = min(max(score, 0.0), 1.0) if math.isfinite(score) else 0.0
         confidence = self.confidence(maps, decoded, score)
+        box = self.current_box(image.shape)
+        if confidence is not None:
+            confidence = replace(confidence, colour=self.colour_at(image, box))
         timer.mark('update')
         if decoded is not None:
             self.after_step(image, decoded)
         timer.mark('after_step')
         state = self.status.update(score, confidence)
-        return TrackResult(self.current_box(image.shape), score, state, confidence)
+        return TrackResult(box, score, state, confidence)
+
+    def colour_at(self, image, box) -> float:
+        """The colour objectness of `box` in `image` under the target's init colour model."""
+        return self.state.colour_model.objectness(image, box)
 
     def search_windows(self, image_shape) -> list:
         """This frame's search windows: [(crop size, centres, sides in image px)], one entry

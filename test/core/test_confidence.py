@@ -1,4 +1,6 @@
 """Response-map confidence features (ops/confidence.py) on real frames and real weights."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -36,7 +38,8 @@ def test_features_fall_when_the_target_is_gone(clips, index, hide_search_region)
 
 
 def test_track_result_carries_the_features_of_the_decoded_map(clips):
-    """The result's features are those of the chosen scale's map, and box/score/state stay."""
+    """The result's features are those of the chosen scale's map and the colour of its box,
+    and box/score/state stay."""
     sequence = clips[0]
     tracker = build_tracker('siamfc', weights='default')
     tracker.init(load_frame(sequence.frames[0]), tuple(sequence.boxes[0]))
@@ -46,7 +49,9 @@ def test_track_result_carries_the_features_of_the_decoded_map(clips):
     tracker.init(load_frame(sequence.frames[0]), tuple(sequence.boxes[0]))
     result = tracker.track(frame)
     expected = map_confidence(maps[decoded.scale_index], result.score)
-    assert result.confidence == expected
+    colour = tracker.state.colour_model.objectness(frame, result.box)
+    assert result.confidence == dataclasses.replace(expected, colour=colour)
+    assert 0.5 < colour < 1.5
     assert len(result.box) == 4 and 0.0 <= result.score <= 1.0
     assert result.state_name == 'TRACKING'
 
@@ -57,7 +62,8 @@ def test_rpn_family_reports_features(clips):
     tracker = build_tracker('siamrpn')
     tracker.init(load_frame(sequence.frames[0]), tuple(sequence.boxes[0]))
     confidence = tracker.track(load_frame(sequence.frames[1])).confidence
-    values = [confidence.score, confidence.apce, confidence.psr, confidence.second_peak]
+    values = [confidence.score, confidence.apce, confidence.psr, confidence.second_peak,
+              confidence.colour]
     assert np.isfinite(values).all() and 0.0 <= confidence.second_peak <= 1.0
 
 

@@ -10,7 +10,8 @@ from siam_tracker_ros.status import LOST, TRACKING, StatusConfig, TargetStatus
 
 def status_config(**fields):
     values = dict(lost_rule='score', lost_score=0.3, lost_frames=3, recover_score=0.5,
-                  recover_frames=2, level_rate=0.5, lost_drop=0.0, lost_apce=0.0, lost_psr=0.0)
+                  recover_frames=2, level_rate=0.5, lost_drop=0.0, lost_apce=0.0, lost_psr=0.0,
+                  lost_colour=0.0)
     return StatusConfig(**{**values, **fields})
 
 
@@ -30,7 +31,7 @@ def test_confidence_rule_goes_lost_on_a_flat_map_and_back_on_a_sharp_one():
     status.start()
     states = [status.update(c.score, c) for c in [sharp] * 3 + [flat] * 4 + [sharp] * 2]
     assert states == [TRACKING] * 5 + [LOST, LOST, LOST, TRACKING]
-    assert status.levels == pytest.approx((0.9, 20.0, 8.0))
+    assert status.levels == pytest.approx((0.9, 20.0, 8.0, 1.0))
 
 
 def test_score_rule_ignores_the_map():
@@ -45,7 +46,8 @@ def test_each_relative_test_alone_makes_a_frame_weak():
     reference = MapConfidence(0.9, 20.0, 8.0, 0.4)
     drops = {'lost_drop': MapConfidence(0.5, 20.0, 8.0, 0.4),
              'lost_apce': MapConfidence(0.9, 5.0, 8.0, 0.4),
-             'lost_psr': MapConfidence(0.9, 20.0, 2.0, 0.4)}
+             'lost_psr': MapConfidence(0.9, 20.0, 2.0, 0.4),
+             'lost_colour': MapConfidence(0.9, 20.0, 8.0, 0.4, colour=0.5)}
     for name, dropped in drops.items():
         status = TargetStatus(status_config(lost_rule='confidence', lost_frames=1,
                                             **{name: 0.8}))
@@ -72,7 +74,8 @@ def test_track_reports_lost_when_the_target_is_gone(sot_dir):
 
 
 @pytest.mark.parametrize('field, value', [('lost_frames', 0), ('lost_rule', 'psr'),
-                                          ('level_rate', 0.0), ('lost_apce', -1.0)])
+                                          ('level_rate', 0.0), ('lost_apce', -1.0),
+                                          ('lost_colour', -0.5)])
 def test_bad_status_config_is_refused(field, value):
     with pytest.raises(ConfigError, match=field):
         build_tracker('siamfc', **{field: value})
@@ -80,7 +83,9 @@ def test_bad_status_config_is_refused(field, value):
 
 def run_hidden(tracker, sequence, hide, shown: int, hidden: int, back: int):
     """States over `shown` real frames, `hidden` frames with the search region replaced by
-    scenery from elsewhere, then `back` real frames again."""
+    scenery from elsewhere, then `back` real frames again; then the last frame's score and the
+    IoU of its box with the ground truth."""
+    from siam_tracker_ros.evaluation.metrics import rect_iou
     from siam_tracker_ros.evaluation.runner import load_frame
     tracker.init(load_frame(sequence.frames[0]), tuple(sequence.boxes[0]))
     states = []
@@ -88,23 +93,46 @@ def run_hidden(tracker, sequence, hide, shown: int, hidden: int, back: int):
         frame = load_frame(sequence.frames[index])
         if shown < index <= shown + hidden:
             frame = hide(frame, tracker.state.center, 1.5 * tracker.state.s_x)
-        states.append(tracker.track(frame).state)
-    return states[:shown], states[shown:shown + hidden], states[shown + hidden:]
+        result = tracker.track(frame)
+        states.append(result.state)
+    iou = rect_iou(np.array([result.box]), sequence.boxes[index][None])[0]
+    return (states[:shown], states[shown:shown + hidden], states[shown + hidden:],
+            result.score, iou)
 
 
-@pytest.mark.parametrize('clip', ['otb_DragonBaby', 'vot15_ball1'])
-def test_shipped_status_loses_a_hidden_target_and_finds_it_again(sot_dir, clip,
-                                                                 hide_search_region):
+def hidden_clip(sot_dir, clip):
+    from siam_tracker_ros.datasets import load_dataset
+    return next(s for s in load_dataset(sot_dir).sequences if s.name == clip)
+
+
+def test_shipped_status_loses_a_hidden_target_and_finds_it_again(sot_dir, hide_search_region):
     """The shipped siamfc with its calibrated status on a real clip: TRACKING while the
     target is seen, LOST no sooner than lost_frames hidden frames, TRACKING again no sooner
-    than recover_frames frames after it is back."""
-    from siam_tracker_ros.datasets import load_dataset
-    sequence = next(s for s in load_dataset(sot_dir).sequences if s.name == clip)
+    than recover_frames frames after it is back, with the box on it."""
     tracker = build_tracker('siamfc', weights='default')
     cfg = tracker.config
-    seen, hidden, back = run_hidden(tracker, sequence, hide_search_region, 5,
-                                    cfg.lost_frames + 10, cfg.recover_frames + 15)
+    seen, hidden, back, _, iou = run_hidden(tracker, hidden_clip(sot_dir, 'otb_DragonBaby'),
+                                            hide_search_region, 5, cfg.lost_frames + 10,
+                                            cfg.recover_frames + 15)
     assert set(seen) == {TRACKING}
     assert LOST in hidden and hidden.index(LOST) >= cfg.lost_frames - 1
     assert back[:cfg.recover_frames - 1] == [LOST] * (cfg.recover_frames - 1)
-    assert back[-1] == TRACKING
+    assert back[-1] == TRACKING and iou > 0.5
+
+
+def test_shipped_status_stays_lost_on_a_confident_distractor(sot_dir, hide_search_region):
+    """vot15_ball1: while the ball is hidden the tracker settles on something else and keeps
+    it at a high score after the ball is back. The map alone calls that TRACKING (the same
+    setting without the colour test); the colour test keeps it LOST."""
+    clip = hidden_clip(sot_dir, 'vot15_ball1')
+    cfg = build_tracker('siamfc').config
+    runs = {}
+    for colour in (cfg.lost_colour, 0.0):
+        tracker = build_tracker('siamfc', weights='default', lost_colour=colour)
+        runs[colour] = run_hidden(tracker, clip, hide_search_region, 5, cfg.lost_frames + 10,
+                                  cfg.recover_frames + 15)
+    seen, hidden, back, score, iou = runs[cfg.lost_colour]
+    assert cfg.lost_colour > 0 and score > 0.9 and iou < 0.1
+    assert set(seen) == {TRACKING} and LOST in hidden and set(back) == {LOST}
+    _, _, back_without, _, iou_without = runs[0.0]
+    assert iou_without < 0.1 and back_without[-1] == TRACKING

@@ -2,7 +2,10 @@
 import numpy as np
 
 from siam_tracker_ros.cli.main import main
-from siam_tracker_ros.evaluation.lost_calibration import episodes, score_states
+import dataclasses
+
+from siam_tracker_ros import build_tracker
+from siam_tracker_ros.evaluation.lost_calibration import episodes, replay, score_states
 from siam_tracker_ros.status import LOST, TRACKING
 
 CLIPS = ('sot/otb_Crossing', 'sot_val/otb_Skiing')   # Skiing: a small skier in snow
@@ -33,6 +36,20 @@ def test_scoring_counts_frames_episodes_and_delay():
     assert episodes(np.array([True, False, True, True])) == [(0, 1), (2, 4)]
 
 
+def test_replay_acts_on_the_recorded_colour():
+    """A confident map whose box loses the target's colour: LOST only with the colour test."""
+    n = 20
+    record = {'score': np.full(n, 0.95), 'apce': np.full(n, 20.0), 'psr': np.full(n, 8.0),
+              'second_peak': np.full(n, 0.3), 'iou': np.full(n, 0.5),
+              'colour': np.r_[np.ones(10), np.full(10, 0.3)]}
+    config = dataclasses.replace(build_tracker('siamfc').config, lost_rule='confidence',
+                                 lost_score=0.0, lost_drop=0.0, lost_apce=0.0, lost_psr=0.0,
+                                 lost_colour=0.0, lost_frames=3)
+    assert not np.any(replay(record, config) == LOST)
+    states = replay(record, dataclasses.replace(config, lost_colour=0.6))
+    assert np.flatnonzero(states == LOST).tolist() == list(range(12, 20))
+
+
 def test_calibrate_lost_writes_both_tables_and_reuses_its_cache(sot_dir, tmp_path, capsys):
     data = subset(sot_dir, tmp_path / 'subset')
     doc = tmp_path / 'doc.md'
@@ -47,6 +64,8 @@ def test_calibrate_lost_writes_both_tables_and_reuses_its_cache(sot_dir, tmp_pat
         assert f'| siamfc_mobilenetv2 | subset | {rule} |' in text
     assert '| data | sequence | AUC off | AUC on |' in text
     cached = sorted((tmp_path / 'cache').rglob('*.npz'))
+    with np.load(cached[0]) as record:
+        assert 'colour' in record.files and np.all(record['colour'] >= 0)
     assert {p.stem for p in cached} >= {clip.split('/')[1] for clip in CLIPS}
     losing = {p.stem for p in cached if np.any(np.load(p)['iou'] < 0.1)}
     for name in {clip.split('/')[1] for clip in CLIPS}:
