@@ -31,6 +31,8 @@ SEARCH_SPACE = {
 }
 ROUNDS = 3
 SAMPLES = 2000
+# Features that are high on a lost frame (the others are low there).
+HIGH_WHEN_LOST = ('second_peak',)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,24 @@ def episodes(truth: np.ndarray) -> list:
     """[(start, stop)] of the maximal runs of True."""
     edges = np.diff(np.concatenate([[0], truth.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+
+
+def separation(records, name: str) -> float:
+    """How well feature `name` alone tells truly lost frames from tracked ones: the area under
+    its ROC curve, the chance that a truly lost frame looks more lost than a tracked one (ties
+    count half; 0.5 is chance). NaN without both kinds of frame."""
+    iou = np.concatenate([r['iou'] for r in records])
+    values = np.concatenate([r[name] for r in records]).astype(np.float64)
+    if name in HIGH_WHEN_LOST:
+        values = -values
+    known = np.isfinite(iou)
+    truth = np.nan_to_num(iou, nan=1.0) < TRUE_LOST_IOU
+    lost, tracked = values[known & truth], np.sort(values[known & ~truth])
+    if not lost.size or not tracked.size:
+        return float('nan')
+    right = np.searchsorted(tracked, lost, 'right')
+    ties = right - np.searchsorted(tracked, lost, 'left')
+    return float(((tracked.size - right).sum() + 0.5 * ties.sum()) / (lost.size * tracked.size))
 
 
 def score_records(records, config) -> LostScore:

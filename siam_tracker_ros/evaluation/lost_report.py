@@ -15,8 +15,9 @@ from pathlib import Path
 from siam_tracker_ros.build import build_tracker
 from siam_tracker_ros.datasets import load_dataset
 from siam_tracker_ros.evaluation.lost_calibration import (SEARCH_SPACE, TRUE_LOST_IOU,
-                                                          choose_setting, score_records)
-from siam_tracker_ros.evaluation.lost_records import cached_record
+                                                          choose_setting, score_records,
+                                                          separation)
+from siam_tracker_ros.evaluation.lost_records import FEATURES, cached_record
 from siam_tracker_ros.models.weights import resolve_weights
 
 # The rule before calibration (score only), kept as a baseline row.
@@ -72,12 +73,14 @@ def calibrate(job, command: str):
     chosen, _ = choose_setting([records[w, job.select] for w in job.weights], shipped)
     rules = (('chosen', chosen), ('shipped', shipped),
              ('score only', dataclasses.replace(shipped, **SCORE_ONLY)))
-    rows = []
+    rows, separations = [], []
     for w, d in records:
         for label, config in rules:
             score = score_records(records[w, d], config)
             rows.append((weights_label(w, job.tracker), Path(d).name, label, score))
-    return chosen, table(job, chosen, rows, command), named
+        separations.append((weights_label(w, job.tracker), Path(d).name,
+                            [separation(records[w, d], name) for name in FEATURES]))
+    return chosen, table(job, chosen, rows, separations, command), named
 
 
 def setting_text(config) -> str:
@@ -97,8 +100,9 @@ def cpu_name() -> str:
     return platform.processor() or 'unknown CPU'
 
 
-def table(job, chosen, rows, command) -> str:
-    """The markdown block written into docs/ros.md."""
+def table(job, chosen, rows, separations, command) -> str:
+    """The markdown block written into docs/ros.md: the status rules as failure detectors,
+    then each feature alone (`separations`: (weights, data, [area under ROC per FEATURE]))."""
     lines = [f'Tracker `{job.tracker}`; a frame is truly lost when IoU < {TRUE_LOST_IOU}. '
              f'Chosen on `{Path(job.select).name}`: `{setting_text(chosen)}`.', '',
              '| weights | data | rule | precision | recall | episodes caught | '
@@ -107,6 +111,12 @@ def table(job, chosen, rows, command) -> str:
         lines.append(f'| {weights} | {data} | {label} | {s.precision:.2f} | {s.recall:.2f} | '
                      f'{s.caught}/{s.episodes} | {s.median_delay:g} | {s.frames} | {s.lost} | '
                      f'{s.flagged} |')
+    lines += ['', 'Each feature alone, per frame, as a detector of truly lost frames (area under '
+              'the ROC curve; 0.5 is chance):', '',
+              '| weights | data | ' + ' | '.join(FEATURES) + ' |',
+              '|' + '---|' * (2 + len(FEATURES))]
+    for weights, data, values in separations:
+        lines.append(f'| {weights} | {data} | ' + ' | '.join(f'{v:.2f}' for v in values) + ' |')
     lines += ['', f'Regenerate: `{command}` (features cached under `{job.cache_dir}`; '
               f'CPU: {cpu_name()}).']
     return '\n'.join(lines)

@@ -1,11 +1,13 @@
 """`siam-track calibrate-lost` on a real 2-clip subset, and the LOST scoring it is built on."""
-import numpy as np
-
-from siam_tracker_ros.cli.main import main
 import dataclasses
 
+import numpy as np
+import pytest
+
 from siam_tracker_ros import build_tracker
-from siam_tracker_ros.evaluation.lost_calibration import episodes, replay, score_states
+from siam_tracker_ros.cli.main import main
+from siam_tracker_ros.evaluation.lost_calibration import (episodes, replay, score_states,
+                                                          separation)
 from siam_tracker_ros.status import LOST, TRACKING
 
 CLIPS = ('sot/otb_Crossing', 'sot_val/otb_Skiing')   # Skiing: a small skier in snow
@@ -36,6 +38,17 @@ def test_scoring_counts_frames_episodes_and_delay():
     assert episodes(np.array([True, False, True, True])) == [(0, 1), (2, 4)]
 
 
+def test_separation_is_the_area_under_the_roc_curve():
+    """Lost frames (IoU < 0.1) against tracked ones, by hand: low values mean lost, except
+    second_peak; ties count half; frames without ground truth are left out."""
+    record = {'iou': np.array([0.0, 0.05, 0.5, 0.8, 0.9, np.nan]),
+              'score': np.array([0.1, 0.6, 0.5, 0.9, 0.95, 0.0]),
+              'second_peak': np.array([0.9, 0.8, 0.2, 0.1, 0.8, 1.0])}
+    assert separation([record], 'score') == pytest.approx(5 / 6)   # 0.6 beats 0.5 only
+    assert separation([record], 'second_peak') == pytest.approx((3 + 2.5) / 6)
+    assert np.isnan(separation([{'iou': np.array([0.5]), 'score': np.array([0.2])}], 'score'))
+
+
 def test_replay_acts_on_the_recorded_colour():
     """A confident map whose box loses the target's colour: LOST only with the colour test."""
     n = 20
@@ -63,6 +76,7 @@ def test_calibrate_lost_writes_both_tables_and_reuses_its_cache(sot_dir, tmp_pat
     for rule in ('chosen', 'shipped', 'score only'):
         assert f'| siamfc_mobilenetv2 | subset | {rule} |' in text
     assert '| data | sequence | AUC off | AUC on |' in text
+    assert '| weights | data | score | apce | psr | second_peak | colour |' in text
     cached = sorted((tmp_path / 'cache').rglob('*.npz'))
     with np.load(cached[0]) as record:
         assert 'colour' in record.files and np.all(record['colour'] >= 0)
