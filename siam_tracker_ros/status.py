@@ -2,8 +2,8 @@
 box's colour, with hysteresis.
 
 Every Siamese tracker updates one `TargetStatus` per frame with its score, the decoded map's
-confidence features and the box's colour objectness (`ops.confidence`) and reports the state in the `TrackResult`;
-`siam-track run`, evaluation and the ROS node read it from there. The thresholds were chosen
+confidence features and the box's colour objectness (`ops.confidence`) and reports the state
+in the `TrackResult`; `siam-track run`, evaluation and the ROS node read it from there. The thresholds were chosen
 on sot_val with `siam-track calibrate-lost` (docs/ros.md, "LOST / TRACKING").
 """
 from dataclasses import dataclass

@@ -11,6 +11,8 @@ every tracker family gets it alike. Pure numpy.
 """
 import numpy as np
 
+from siam_tracker_ros.ops.boxes import cxcywh_to_xywh, xywh_to_cxcywh, xywh_to_xyxy
+
 LEVELS = 16
 SHIFT = 4                      # 256 // LEVELS == 2 ** SHIFT
 RING = 3.0
@@ -25,18 +27,16 @@ def colour_codes(pixels: np.ndarray) -> np.ndarray:
 
 
 def pixel_bounds(box, width: int, height: int) -> tuple:
-    """(x0, y0, x1, y1) integer pixel bounds of an `xywh` box, clipped to the image."""
-    x, y, w, h = (float(v) for v in box)
-    x0, y0 = int(min(max(np.floor(x), 0), width)), int(min(max(np.floor(y), 0), height))
-    x1 = int(min(max(np.ceil(x + w), x0), width))
-    y1 = int(min(max(np.ceil(y + h), y0), height))
-    return x0, y0, x1, y1
+    """(x0, y0, x1, y1) integer pixel bounds of an `xywh` box (outward), clipped to the image."""
+    x0, y0, x1, y1 = xywh_to_xyxy(box)
+    return (int(np.clip(np.floor(x0), 0, width)), int(np.clip(np.floor(y0), 0, height)),
+            int(np.clip(np.ceil(x1), 0, width)), int(np.clip(np.ceil(y1), 0, height)))
 
 
 def grown(box, factor: float) -> tuple:
     """The `xywh` box scaled by `factor` about its centre."""
-    x, y, w, h = (float(v) for v in box)
-    return x + w / 2 - factor * w / 2, y + h / 2 - factor * h / 2, factor * w, factor * h
+    cx, cy, w, h = xywh_to_cxcywh(box)
+    return cxcywh_to_xywh((cx, cy, factor * w, factor * h))
 
 
 def histogram(codes: np.ndarray) -> np.ndarray:

@@ -231,17 +231,14 @@ class SiameseTracker(Tracker):
         confidence = self.confidence(maps, decoded, score)
         box = self.current_box(image.shape)
         if confidence is not None:
-            confidence = replace(confidence, colour=self.colour_at(image, box))
+            confidence = replace(confidence,
+                                 colour=self.state.colour_model.objectness(image, box))
         timer.mark('update')
         if decoded is not None:
             self.after_step(image, decoded)
         timer.mark('after_step')
         state = self.status.update(score, confidence)
         return TrackResult(box, score, state, confidence)
-
-    def colour_at(self, image, box) -> float:
-        """The colour objectness of `box` in `image` under the target's init colour model."""
-        return self.state.colour_model.objectness(image, box)
 
     def search_windows(self, image_shape) -> list:
         """This frame's search windows: [(crop size, centres, sides in image px)], one entry
