@@ -15,6 +15,7 @@ At bf16/fp16, blocks that lose too much precision on a calibration input stay in
 A `NetworkRunner` applies the path to the whole network (trunk, neck and head).
 """
 import copy
+import functools
 import logging
 import warnings
 from contextlib import contextmanager
@@ -369,7 +370,14 @@ def to_input(patches, device: torch.device, dtype: torch.dtype, input_format):
     if input_format.scale != 1.0:
         tensor = tensor * input_format.scale
     if any(input_format.mean) or any(s != 1.0 for s in input_format.std):
-        mean = upload(input_format.mean, device, torch.float32).view(1, 3, 1, 1)
-        std = upload(input_format.std, device, torch.float32).view(1, 3, 1, 1)
+        mean, std = normalisation(input_format, torch.device(device))
         tensor = (tensor - mean) / std
     return tensor.to(dtype).contiguous(memory_format=torch.channels_last)
+
+
+@functools.lru_cache(maxsize=16)
+def normalisation(input_format, device: torch.device) -> tuple:
+    """(mean, std) of `input_format` as 1×3×1×1 float32 tensors on `device`, uploaded once
+    per (format, device) rather than on every frame."""
+    return (upload(input_format.mean, device, torch.float32).view(1, 3, 1, 1),
+            upload(input_format.std, device, torch.float32).view(1, 3, 1, 1))

@@ -1,13 +1,16 @@
 """ops/device_crop.py equals ops/crop.py crop_patch (spec §1.2) on CPU tensors: within one grey
 level on real frames, windows partly or wholly outside the image included, and the sampled
-positions within 0.5 px (in fact 0.01 px) on coordinate ramps."""
+positions within 0.5 px (in fact 0.01 px) on coordinate ramps; the crops become network input
+(`runtime.to_input`) in the weights' format."""
 import cv2
 import numpy as np
 import pytest
 import torch
 
+from siam_tracker_ros.models.weights import CAFFE_INPUT, IMAGENET_INPUT
 from siam_tracker_ros.ops.crop import crop_patch, image_mean_color
 from siam_tracker_ros.ops.device_crop import crop_patches, image_tensor
+from siam_tracker_ros.runtime import normalisation, to_input
 
 
 def windows(height, width):
@@ -68,3 +71,24 @@ def test_device_crop_keeps_the_device_and_rejects_bad_input():
         crop_patches(image, [(20, 20)], [30, 40], 16, (1, 2, 3))
     with pytest.raises(ValueError, match='H×W×3'):
         image_tensor(torch.zeros(40, 50))
+
+
+@pytest.mark.parametrize('input_format', [IMAGENET_INPUT, CAFFE_INPUT])
+def test_network_input_is_the_weights_format_with_constants_uploaded_once(sot_dir,
+                                                                          input_format):
+    """`to_input` on a real crop, uint8 array and device-crop tensor alike, equals
+    (v·scale − mean) / std in the weights' channel order; the mean and std tensors are
+    uploaded once per (format, device), not on every frame."""
+    crop = crop_patch(frame(sot_dir, 'vot15_bag'), (300.0, 200.0), 180.0, 127, (0, 0, 0))
+    channels = crop[..., ::-1] if input_format.order == 'BGR' else crop
+    expected = (channels * input_format.scale - np.array(input_format.mean)) / \
+        np.array(input_format.std)
+    cpu = torch.device('cpu')
+    from_array = to_input(crop[None], cpu, torch.float32, input_format)
+    from_tensor = to_input(torch.as_tensor(crop).permute(2, 0, 1)[None].float(), cpu,
+                           torch.float32, input_format)
+    for tensor in (from_array, from_tensor):
+        assert tensor.shape == (1, 3, 127, 127)
+        np.testing.assert_allclose(tensor[0].permute(1, 2, 0).numpy(), expected, atol=1e-4)
+    first, second = normalisation(input_format, cpu), normalisation(input_format, cpu)
+    assert all(a is b for a, b in zip(first, second))
