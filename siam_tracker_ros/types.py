@@ -9,6 +9,7 @@ from siam_tracker_ros.ops.confidence import MapConfidence
 from siam_tracker_ros.status import STATE_NAMES, TRACKING
 
 MAX_BOX_TO_IMAGE = 2.0  # a box may be at most this many times the image's width and height
+MIN_BOX_SIDE = 1.0      # px: a smaller box has no pixels to make a template of
 
 
 class TrackerInputError(ValueError):
@@ -56,15 +57,30 @@ def as_rgb_image(image) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
+def check_frame_size(image_shape, started_shape) -> None:
+    """A target started on a frame of (H, W) `started_shape` is tracked only on frames of that
+    size: its box and search windows are in that frame's pixels."""
+    if started_shape is not None and tuple(image_shape[:2]) != tuple(started_shape):
+        raise TrackerInputError(
+            f'frame is {image_shape[1]}x{image_shape[0]} but the target was started on a '
+            f'{started_shape[1]}x{started_shape[0]} frame: start it again on this size')
+
+
 def check_box(box, image_shape) -> tuple:
     """Validate a 0-based `xywh` box against an image of shape (H, W, ...); return 4 floats.
 
-    The box must be finite, have w > 0 and h > 0, overlap the image, and be at most
+    The box must be 4 finite numbers (not a string, not booleans), have w and h of at least
+    MIN_BOX_SIDE pixels (a normalised [0, 1] box is refused), overlap the image, and be at most
     MAX_BOX_TO_IMAGE times the image's width and height (a larger one was not drawn on this
     image, and its search windows would be huge).
     """
+    if isinstance(box, (str, bytes, bytearray)):
+        raise TrackerInputError(f'box must be 4 numbers (x, y, w, h), got {box!r}')
     try:
-        values = tuple(float(v) for v in box)
+        items = tuple(box)
+        if any(isinstance(v, (bool, np.bool_)) for v in items):
+            raise TypeError('booleans')
+        values = tuple(float(v) for v in items)
     except (TypeError, ValueError):
         raise TrackerInputError(f'box must be 4 numbers (x, y, w, h), got {box!r}') from None
     if len(values) != 4:
@@ -74,6 +90,9 @@ def check_box(box, image_shape) -> tuple:
     x, y, w, h = values
     if w <= 0 or h <= 0:
         raise TrackerInputError(f'box must have positive width and height, got w={w}, h={h}')
+    if w < MIN_BOX_SIDE or h < MIN_BOX_SIDE:
+        raise TrackerInputError(f'box {w:g}x{h:g} is smaller than {MIN_BOX_SIDE:g} px: boxes are '
+                                'in pixels, not normalised to [0, 1]')
     height, width = image_shape[:2]
     if x + w <= 0 or y + h <= 0 or x >= width or y >= height:
         raise TrackerInputError(

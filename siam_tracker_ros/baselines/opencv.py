@@ -9,7 +9,7 @@ import cv2
 from siam_tracker_ros.ops.boxes import clip_xywh
 from siam_tracker_ros.trackers.base import Tracker
 from siam_tracker_ros.types import (TrackerInputError, TrackerStateError, TrackResult,
-                                    as_rgb_image, check_box)
+                                    as_rgb_image, check_box, check_frame_size)
 
 _FACTORIES = {'csrt': 'TrackerCSRT', 'kcf': 'TrackerKCF', 'mil': 'TrackerMIL',
               'mosse': 'TrackerMOSSE'}
@@ -42,6 +42,7 @@ class OpenCVTracker(Tracker):
         self.name = name
         self._tracker = None
         self._box = None
+        self._shape = None
 
     def init(self, image, box) -> None:
         """Start tracking `box` (0-based `xywh`) on an RGB `image`."""
@@ -52,13 +53,14 @@ class OpenCVTracker(Tracker):
         rect = (x, y, w, h) if legacy else _int_rect(x, y, w, h, image.shape)
         if tracker.init(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), rect) is False:
             raise TrackerInputError(f'{self.name}: OpenCV could not start on box {box}')
-        self._tracker, self._box = tracker, tuple(box)
+        self._tracker, self._box, self._shape = tracker, tuple(box), image.shape[:2]
 
     def track(self, image) -> TrackResult:
         """Locate the target in the next RGB frame."""
         if self._tracker is None:
             raise TrackerStateError(f'{self.name}: track() called before init()')
         image = as_rgb_image(image)
+        check_frame_size(image.shape, self._shape)
         ok, rect = self._tracker.update(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         if ok and rect[2] > 0 and rect[3] > 0:
             self._box = tuple(float(v) for v in rect)

@@ -9,6 +9,7 @@ A weights file is a dict::
 `input` is the per-weights input format of spec §1.2.4: tensor = (pixels·scale − mean) / std,
 channels in `order`.
 """
+import math
 import pickle
 import zipfile
 from dataclasses import dataclass
@@ -33,8 +34,22 @@ class InputFormat:
     mean: tuple = (0.0, 0.0, 0.0)
     std: tuple = (1.0, 1.0, 1.0)
 
+    def __post_init__(self):
+        if self.order not in ('RGB', 'BGR'):
+            raise ValueError(f'input order must be RGB or BGR, got {self.order!r}')
+        if len(self.mean) != 3 or len(self.std) != 3:
+            raise ValueError(f'input mean and std need 3 values each, got {len(self.mean)} '
+                             f'and {len(self.std)}')
+        values = (self.scale, *self.mean, *self.std)
+        if not all(math.isfinite(v) for v in values) or self.scale <= 0 or \
+                min(self.std) <= 0:
+            raise ValueError(f'input scale and std must be finite and > 0, mean finite: '
+                             f'scale {self.scale}, mean {self.mean}, std {self.std}')
+
     @classmethod
     def from_dict(cls, values: dict) -> 'InputFormat':
+        if not isinstance(values, dict):
+            raise ValueError(f'input format must be a mapping, got {type(values).__name__}')
         return cls(str(values.get('order', 'RGB')), float(values.get('scale', 1.0)),
                    tuple(float(v) for v in values.get('mean', (0.0, 0.0, 0.0))),
                    tuple(float(v) for v in values.get('std', (1.0, 1.0, 1.0))))
@@ -91,6 +106,17 @@ def load_weights(path) -> dict:
         raise WeightsError(f'{path} is not a {FORMAT} weights file')
     if not isinstance(payload.get('state_dict'), dict):
         raise WeightsError(f'{path} has no state_dict')
+    for key, value in payload['state_dict'].items():
+        if not torch.is_tensor(value):
+            raise WeightsError(f'{path}: state_dict[{key!r}] is a {type(value).__name__}, '
+                               'not a tensor')
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise WeightsError(f'{path}: {key} holds NaN or inf values (saved from a '
+                               'diverged training run?)')
+    try:
+        InputFormat.from_dict(payload.get('input', {}))
+    except (TypeError, ValueError) as err:
+        raise WeightsError(f'{path}: bad input format: {err}') from None
     return payload
 
 
@@ -105,6 +131,11 @@ def apply_state(module: torch.nn.Module, state_dict: dict, source) -> None:
                    for name, keys in (('missing', missing), ('unexpected', unexpected),
                                       ('wrong shape', wrong)) if keys]
         raise WeightsError(f'{source} does not fit the network ({"; ".join(details)})')
+    integral = sorted(k for k in own if own[k].is_floating_point()
+                      and not state_dict[k].is_floating_point())
+    if integral:
+        raise WeightsError(f'{source}: {", ".join(integral[:5])} should hold floating-point '
+                           f'values, not {state_dict[integral[0]].dtype}')
     module.load_state_dict({k: v.to(own[k].dtype) for k, v in state_dict.items()})
 
 

@@ -39,7 +39,8 @@ from siam_tracker_ros.runtime import (ExecutionPath, NetworkRunner, exact_fp32, 
                                       to_input)
 from siam_tracker_ros.status import StatusConfig, TargetStatus
 from siam_tracker_ros.trackers.base import Tracker
-from siam_tracker_ros.types import TrackerStateError, TrackResult, as_rgb_image, check_box
+from siam_tracker_ros.types import (TrackerStateError, TrackResult, as_rgb_image, check_box,
+                                    check_frame_size)
 
 TIMED_PARTS = ('crop', 'network', 'decode', 'update', 'after_step')
 
@@ -70,23 +71,25 @@ class SiameseConfig(StatusConfig):
 @dataclass
 class TargetState:
     """Mutable per-target state: centre (cx, cy), size (w, h), padding colour, the template
-    branch's output (`kernel`) and the init frame's colour model (`ops.appearance`, for the
-    status). Families extend it."""
+    branch's output (`kernel`), the init frame's colour model (`ops.appearance`, for the
+    status) and its (H, W) (`frame_shape`: later frames must have it). Families extend it."""
 
     center: np.ndarray
     size: np.ndarray
     pad_color: tuple
     kernel: object
     colour_model: Optional[ColourModel] = field(default=None, kw_only=True)
+    frame_shape: Optional[tuple] = field(default=None, kw_only=True)
 
 
 @dataclass
 class Target:
     """One of several targets a tracker follows (`start_target`, `track_many`): its state and
-    status, swapped into the tracker while it is worked on."""
+    status, swapped into the tracker while it is worked on, and the tracker that started it."""
 
     state: object
     status: TargetStatus
+    owner: object = field(default=None, repr=False)
 
 
 class StepTimer:
@@ -184,6 +187,7 @@ class SiameseTracker(Tracker):
             kernel = runner.template(self.exemplar_crop(image, center, size, pad)[None])
         self.state = self.start_state(center, size, pad, kernel)
         self.state.colour_model = ColourModel(image, box)
+        self.state.frame_shape = image.shape[:2]
         self.status.start()
         self.on_init(image)
 
@@ -205,6 +209,7 @@ class SiameseTracker(Tracker):
         if self.state is None:
             raise TrackerStateError(f'{self.name}: track() called before init()')
         image = as_rgb_image(image)
+        check_frame_size(image.shape, self.state.frame_shape)
         timer = StepTimer()
         with exact_fp32(self.device):
             if self.on_device:
@@ -337,7 +342,7 @@ class SiameseTracker(Tracker):
 
     def start_target(self, image, box) -> Target:
         """`init` for one of several targets: a new Target (the tracker's own is kept)."""
-        target = Target(None, TargetStatus(self.config))
+        target = Target(None, TargetStatus(self.config), self)
         with self.holding(target):
             self.init(image, box)
         return target
@@ -347,7 +352,10 @@ class SiameseTracker(Tracker):
 
         With `batch_targets` and two or more targets, the search crops of all go through the
         search branch as one batch and the head runs per target (kernels differ); the rest of
-        the step is the family's own, per target. Otherwise each is tracked with `track`."""
+        the step is the family's own, per target. Otherwise each is tracked with `track`.
+        Every handle and the frame are checked first, so an error moves no target."""
+        image = as_rgb_image(image)
+        self.check_handles(image.shape, targets)
         if self.batch_targets and len(targets) > 1:
             return self._track_batch(image, targets)
         results = []
@@ -356,10 +364,21 @@ class SiameseTracker(Tracker):
                 results.append(self.track(image))
         return results
 
+    def check_handles(self, image_shape, targets: list) -> None:
+        """Raise unless every handle is a distinct started target of this tracker and the
+        frame has the size each was started on."""
+        if len({id(target) for target in targets}) != len(targets):
+            raise TrackerStateError(f'{self.name}: track_many() got the same target twice')
+        for target in targets:
+            if not isinstance(target, Target) or target.owner is not self:
+                raise TrackerStateError(f'{self.name}: track_many() takes the handles this '
+                                        f'tracker\'s start_target returned, got '
+                                        f'{type(target).__name__}')
+            if target.state is None:
+                raise TrackerStateError(f'{self.name}: track_many() with a target never started')
+            check_frame_size(image_shape, target.state.frame_shape)
+
     def _track_batch(self, image, targets: list) -> list:
-        if any(target.state is None for target in targets):
-            raise TrackerStateError(f'{self.name}: track_many() with a target never started')
-        image = as_rgb_image(image)
         timer = StepTimer()
         with exact_fp32(self.device):
             crops, counts = self._batch_crops(image, targets)

@@ -8,6 +8,9 @@ import pytest
 import torch
 
 from siam_tracker_ros import TrackerInputError, build_tracker
+from siam_tracker_ros.status import TargetStatus
+from siam_tracker_ros.trackers.siamese import Target
+from siam_tracker_ros.types import TrackerStateError
 from siam_tracker_ros.config import ConfigError
 from siam_tracker_ros.models.weights import WeightsError, save_weights
 from siam_tracker_ros.registry import UnknownTrackerError
@@ -47,6 +50,11 @@ def test_bad_images_are_rejected(tracker, image, message):
     ((100, 100, 30, 5000), 'larger than 2 times'),
     ((1, 2, 3), '4 numbers'),
     ('abcd', '4 numbers'),
+    ('1234', '4 numbers'),                       # not unpacked digit by digit
+    (bytes([200, 100, 17, 50]), '4 numbers'),
+    ((True, True, True, True), '4 numbers'),
+    ((0.567, 0.625, 0.047, 0.208), 'smaller than 1 px'),   # normalised, not pixels
+    ((204, 150, 1e-9, 1e-9), 'smaller than 1 px'),
 ])
 def test_bad_boxes_are_rejected_and_state_kept(tracker, frame, box, message):
     tracker.init(frame, (81, 217, 69, 73))
@@ -63,6 +71,60 @@ def test_bad_frame_during_tracking_keeps_state(tracker, frame):
         tracker.track(frame.astype(np.float64))
     assert np.array_equal(tracker.state.center, before[0])
     assert np.array_equal(tracker.state.size, before[1])
+
+
+TRACKERS = ('siamfc', 'dsiam', 'siam_gam', 'dyconv_fusion', 'siamrpn', 'dastsiam')
+
+
+def shipped(name):
+    """`name` with its shipped weights (dastsiam has none: seeded random)."""
+    return build_tracker(name, weights=None if name == 'dastsiam' else 'default')
+
+
+@pytest.fixture(scope='module')
+def crossing(sot_dir):
+    """Two real frames of otb_Crossing and its first box."""
+    paths = sorted((sot_dir / 'otb_Crossing' / 'img').glob('*.jpg'))[:2]
+    return [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in paths], \
+        (204, 150, 17, 50)
+
+
+@pytest.mark.parametrize('name', TRACKERS)
+def test_a_frame_of_another_size_is_refused_and_changes_nothing(crossing, name):
+    """A target's box and windows are in its init frame's pixels: a frame of another size
+    (a camera switching resolution) is refused, on `track` and on `track_many`, and the
+    next frame of the right size gives the box it would have given anyway."""
+    (first, second), box = crossing
+    tracker = shipped(name)
+    tracker.init(first, box)
+    expected = tracker.track(second).box
+    tracker.init(first, box)
+    for other in (np.zeros((1, 1, 3), np.uint8), cv2.resize(first, (120, 80)),
+                  np.zeros((2, 4000, 3), np.uint8)):
+        with pytest.raises(TrackerInputError, match='started on a 360x240 frame'):
+            tracker.track(other)
+    assert tracker.track(second).box == expected
+    target = tracker.start_target(first, box)
+    with pytest.raises(TrackerInputError, match='started on a 360x240 frame'):
+        tracker.track_many(cv2.resize(second, (120, 80)), [target])
+    assert tracker.track_many(second, [target])[0].box == expected
+
+
+@pytest.mark.parametrize('name', ['siamfc', 'dsiam'])   # batched, and one target at a time
+def test_track_many_checks_every_handle_before_moving_any(crossing, name):
+    (first, second), box = crossing
+    tracker = shipped(name)
+    moved, kept = tracker.start_target(first, box), tracker.start_target(first, box)
+    foreign = shipped('siamrpn').start_target(first, box)
+    never_started = Target(None, TargetStatus(tracker.config), tracker)
+    for handles, message in (([moved, moved], 'same target twice'),
+                             ([moved, None], 'start_target returned, got NoneType'),
+                             ([moved, foreign], 'start_target returned, got Target'),
+                             ([moved, never_started], 'never started')):
+        with pytest.raises(TrackerStateError, match=message):
+            tracker.track_many(second, handles)
+    assert tracker.track_many(second, [moved])[0].box == \
+        tracker.track_many(second, [kept])[0].box
 
 
 def test_unknown_tracker():
@@ -103,6 +165,29 @@ def test_missing_corrupt_and_mismatched_weights(tmp_path):
         build_tracker('siamfc', weights=mismatched)
 
 
+def test_weights_with_unusable_values_are_refused(tmp_path):
+    """Loadable files whose contents cannot track: NaN (a diverged run), integers where the
+    network has floats, a non-tensor entry, and input metadata that cannot be applied."""
+    state = build_tracker('siamfc').net.state_dict()
+    key = 'backbone.conv3.0.weight'
+    cases = [({key: torch.full_like(state[key], math.nan)}, {}, f'{key} holds NaN or inf'),
+             ({key: state[key].to(torch.int64)}, {}, f'{key} should hold floating-point'),
+             ({key: 3}, {}, f"state_dict\\['{key}'\\] is a int, not a tensor"),
+             ({}, {'input': 'RGB'}, 'bad input format: .*mapping'),
+             ({}, {'input': {'mean': [0.5, 0.5]}}, 'bad input format: .*3 values'),
+             ({}, {'input': {'std': [1.0, 0.0, 1.0]}}, 'bad input format: .*> 0'),
+             ({}, {'input': {'order': 'XYZ'}}, 'bad input format: .*RGB or BGR')]
+    for index, (replaced, extra, message) in enumerate(cases):
+        path = tmp_path / f'case{index}.pt'
+        save_weights(path, state, 'siamfc', 'alexnet', half=False)
+        payload = torch.load(path, weights_only=True)
+        payload['state_dict'].update(replaced)
+        payload.update(extra)
+        torch.save(payload, path)
+        with pytest.raises(WeightsError, match=message):
+            build_tracker('siamfc', weights=path)
+
+
 def test_any_damaged_weights_file_is_a_weights_error(tmp_path):
     """Random bytes make the unpickler raise IndexError, KeyError, UnicodeDecodeError …: each
     must come out as one WeightsError, never as a stray exception that kills the node."""
@@ -120,7 +205,8 @@ def test_any_damaged_weights_file_is_a_weights_error(tmp_path):
         try:
             load_weights(path)
         except WeightsError as err:
-            assert str(err).startswith(f'cannot read weights {path}: ') or 'not a' in str(err)
+            assert str(err).startswith(f'cannot read weights {path}: ') or 'not a' in str(err) \
+                or 'holds NaN or inf' in str(err)   # bytes overwritten inside a tensor
             assert '\n' not in str(err)
             reasons.add(str(err).split(': ')[1].split(' (')[0])
     assert 'not a loadable checkpoint' in reasons

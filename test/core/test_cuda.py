@@ -103,10 +103,16 @@ def test_cuda_device_step_syncs_with_the_host_once_per_frame(name, clips):
 
 
 def test_tf32_setting_is_restored(clips):
-    """The tracker turns TF32 off only while it runs; the process's setting comes back."""
+    """The tracker turns TF32 off while its network runs (seen from inside every module call)
+    and the process's setting comes back after."""
     _, frames, box = clips[0]
     torch.backends.cudnn.allow_tf32 = True
-    tracker = build_tracker('siamfc', device='cuda', weights='default')
+    tracker = build_tracker('siamfc', device='cuda', weights='default', backend='eager')
+    seen = []
+    for module in tracker.net.modules():
+        module.register_forward_pre_hook(
+            lambda *_: seen.append(torch.backends.cudnn.allow_tf32))
     tracker.init(frames[0], box)
     tracker.track(frames[1])
+    assert seen and not any(seen)
     assert torch.backends.cudnn.allow_tf32 is True

@@ -154,7 +154,14 @@ def test_siamfc_mobilenetv2_weights_warm_start_the_fusion_network(sot_dir):
 
 @pytest.mark.parametrize('switch', ['use_dynamic', 'use_cbam', 'use_fusion'])
 def test_every_ablation_takes_the_warm_start(sot_dir, switch):
+    """With any module switched off, the trunk still starts from the siamfc file (static or
+    K perturbed copies of its kernels), and the tracker runs on real frames."""
     tracker = build_tracker(NAME, weights=SIAMFC_MOBILENETV2, **{switch: False})
+    state = load_weights(SIAMFC_MOBILENETV2)['state_dict']
+    for stage, block in ((1, 2), (2, 4)):   # the expand convs of features.2 and features.4
+        source = state[f'backbone.low.{block}.conv.0.weight'].float()
+        weight = tracker.net.embedding.stages[stage][0].conv[0].weight.detach()
+        assert (weight - source).abs().max() <= 0.06 * source.std(), block
     frames = crossing(sot_dir, 2)
     tracker.init(frames[0], CROSSING_BOX)
     assert np.all(np.isfinite(tracker.track(frames[1]).box))
@@ -297,15 +304,23 @@ def test_bf16_runs_the_network_mixed_and_close_to_fp32(sot_dir, trained_like_wei
     assert np.all(np.isfinite(result.box)) and 0.0 <= result.score <= 1.0
 
 
-def test_bench_takes_a_config_file(tmp_path, capsys):
-    """`siam-track bench --config`: another trunk without editing config/dyconv_fusion.yaml."""
+def test_bench_takes_a_config_file(sot_dir, tmp_path, capsys):
+    """`siam-track bench --config`: another trunk without editing config/dyconv_fusion.yaml;
+    the bench reports that config's network cost, not the ResNeSt one's."""
     text = get_entry(NAME).config_path.read_text()
     mobile = tmp_path / 'dyconv_fusion_mobilenetv2.yaml'
     mobile.write_text(text.replace('trunk: resnest50', 'trunk: mobilenetv2'))
     assert main(['bench', '--tracker', NAME, '--weights', 'none', '--threads', '1',
                  '--frames', '1', '--paths', 'fused/fp32', '--config', str(mobile)]) == 0
     out = capsys.readouterr().out
-    assert f'config: {mobile}' in out and 'network FLOP per frame: 4.2 G' in out   # not 161.4
+    frames = crossing(sot_dir, 2)
+    flops = {}
+    for config in (mobile, None):
+        tracker = build_tracker(NAME, config_path=config)
+        tracker.init(frames[0], CROSSING_BOX)
+        flops[config] = 2.0 * tracker.frame_macs(frames[1]) / 1e9
+    assert flops[None] > 10 * flops[mobile]
+    assert f'config: {mobile}' in out and f'network FLOP per frame: {flops[mobile]:.1f} G' in out
 
 
 # --- training ---------------------------------------------------------------------------------

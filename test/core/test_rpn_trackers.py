@@ -26,6 +26,7 @@ from siam_tracker_ros.training.config import (DataConfig, TrainConfig, TrainConf
 from siam_tracker_ros.training.data import batch_rngs, build_mixture
 from siam_tracker_ros.training.models import INPUT_FORMATS, build_net
 from siam_tracker_ros.training.rpn_objectives import dastsiam_batch_targets
+from siam_tracker_ros.training.trainer import Trainer
 
 from tiny_data import siam_track, write_media, write_train_config
 
@@ -257,6 +258,12 @@ def test_one_siam_track_train_step_writes_loadable_weights(tmp_path, name, backb
     weights = tmp_path / 'runs' / name / 'best_weights.pt'
     tracker = build_tracker(name, weights=weights)
     assert tracker.weights_path == str(weights) and tracker.input_format == INPUT_FORMATS[pixels]
+    # the step trained: parameters moved from the network the run started from (rebuilt by
+    # the same seeded Trainer; fp16 in the file). BN statistics move without a step: not them.
+    start = Trainer(load_train_config(config), out_dir=tmp_path / 'start', progress=False).net
+    trained = tracker.net.state_dict()
+    assert any(not torch.equal(trained[k], v.detach().half().float())
+               for k, v in start.named_parameters())
     frames, box = crossing(2)
     tracker.init(frames[0], box)
     assert 0.0 <= tracker.track(frames[1]).score <= 1.0

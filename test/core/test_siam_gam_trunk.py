@@ -108,6 +108,9 @@ def test_paper_multi_size_test_runs_on_the_trunk(crossing):
 
 
 def test_every_switch_combination_builds_and_warm_starts():
+    """Each combination builds its modules, runs, and takes the shared trunk from the siamfc
+    file (tensor for tensor)."""
+    source = load_weights(SIAMFC_MOBILENET)['state_dict']['backbone.high.3.conv.0.weight']
     for se, gam_on, fusion, subnets in itertools.product((True, False), (True, False),
                                                          (True, False), ('AB', 'A', 'B')):
         tracker = build_tracker('siam_gam', weights=SIAMFC_MOBILENET, use_se=se,
@@ -119,6 +122,8 @@ def test_every_switch_combination_builds_and_warm_starts():
             assert (head.gam is None) != gam_on and len(head.fusion.norms) == (3 if fusion else 1)
         if net.subnet_b is not None:
             assert (net.subnet_b.backbone.se is None) != se
+        torch.testing.assert_close(net.state_dict()['trunk.high.3.conv.0.weight'],
+                                   source.float())
         kernels = net.template(torch.zeros(1, 3, 127, 127))
         assert net.head(kernels, net.search(torch.zeros(1, 3, 255, 255))).shape == (1, 1, 25, 25)
 

@@ -4,7 +4,8 @@ The reference is an independent functional forward over the source state dict
 (`reference_nets`). With the registry files fetched (scripts/fetch_training_data.sh) the real
 ImageNet weights are checked, including EfficientNet-Lite0's ImageNet top-5 and the VGG16
 source's HED edge map on the photo; otherwise random state dicts in the same source layouts are
-(never skipped). VGG16's random layout is a dict of arrays, so only the real file needs h5py.
+(never skipped). VGG16's random layout is a dict of arrays; the real file needs h5py (in the
+`test` extra).
 """
 import sys
 from pathlib import Path
@@ -53,12 +54,13 @@ def caffe_photo_tensor(size) -> torch.Tensor:
 
 
 def source_state(name: str):
-    """(state dict, is_real): the fetched registry file when readable, else random."""
+    """(state dict, is_real): the fetched registry file when it is there (read errors, e.g. a
+    missing h5py, fail the test), else random weights in the source layout."""
     filename, reader, random_state = SOURCES[name]
-    try:
-        return reader(pb.default_cache_dir() / 'weights' / filename), True
-    except (FileNotFoundError, ImportError):   # not fetched, or no h5py for the .h5 file
+    path = pb.default_cache_dir() / 'weights' / filename
+    if not path.exists():   # not fetched (scripts/test.sh always fetches)
         return random_state(), False
+    return reader(path), True
 
 
 def assert_matches_source(net, forward, state, x, low_upto, high_upto):

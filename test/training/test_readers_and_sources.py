@@ -1,4 +1,6 @@
 """Dataset readers used for training on tiny generated datasets, and the pair sources."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -76,18 +78,25 @@ def test_media_skips_and_counts_bad_files(tmp_path):
 
 
 def test_synthetic_boxes_are_exact(tmp_path):
+    """The box a scene reports is where its target's pixels are: the bounding box of what the
+    target changes in the frame (rendered again with the target transparent), within 1 px."""
     media = write_media(tmp_path, corrupt=False)
     skipped = SkipCounter()
     cutouts = load_cutouts(media / 'stamps', skipped, photo_only=False)
     scene = SyntheticScene(cutouts, load_images(media / 'backgrounds', skipped),
                            np.random.default_rng(3))
-    scene.others = []   # no distractors/occluder: the target mask alone decides the box
+    scene.others = []   # no distractors/occluder: only the target differs between the renders
     scene.occluder_index = None
+    scene.blur_speed = np.inf   # motion blur would smear the target past its box
+    target = scene.target
     for t in (0, 5):
-        _, box = scene.render(t)
-        canvas = np.zeros((480, 640, 3), np.uint8)
-        from siam_tracker_ros.data.layers import paste
-        assert paste(canvas, scene.target, t, blur=0) == box
+        scene.target = target
+        frame, (x, y, w, h) = scene.render(t)
+        scene.target = dataclasses.replace(target, alpha=np.zeros_like(target.alpha))
+        empty, _ = scene.render(t)
+        ys, xs = np.nonzero(np.abs(frame.astype(int) - empty).max(axis=2) > 12)
+        np.testing.assert_allclose((xs.min(), ys.min(), xs.max(), ys.max()),
+                                   (x, y, x + w - 1, y + h - 1), atol=1.01)
 
 
 def test_synthetic_and_still_sources_give_valid_pairs(tmp_path):

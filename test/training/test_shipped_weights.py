@@ -2,10 +2,11 @@
 import numpy as np
 import torch
 
-from siam_tracker_ros.models.weights import PACKAGE_WEIGHTS_DIR, load_weights
 from siam_tracker_ros.build import build_tracker
-
-from tiny_data import textured
+from siam_tracker_ros.datasets import load_dataset
+from siam_tracker_ros.evaluation.metrics import rect_iou
+from siam_tracker_ros.evaluation.runner import load_frame
+from siam_tracker_ros.models.weights import PACKAGE_WEIGHTS_DIR, load_weights
 
 MAX_TOTAL_BYTES = 40 * 1024 * 1024
 
@@ -32,22 +33,16 @@ def test_weights_budget_cards_and_defaults():
         assert load_weights(PACKAGE_WEIGHTS_DIR / name)['tracker'] == tracker
 
 
-def test_shipped_weights_follow_a_moving_target():
-    rng = np.random.default_rng(0)
-    background = textured(rng, 240, 320)
-    patch = textured(np.random.default_rng(1), 48, 48)
+def test_shipped_weights_follow_the_target_on_real_frames(sot_dir):
+    """Each shipped file tracks the first 30 frames of otb_Crossing: mean IoU with the ground
+    truth at least 0.5 (they give 0.60–0.82; the init box held still gives 0.12)."""
+    clip = next(s for s in load_dataset(sot_dir).sequences if s.name == 'otb_Crossing')
+    truth = np.array(clip.boxes[1:31])
     for path in shipped():
         tracker = build_tracker(load_weights(path)['tracker'], weights=path)
-        boxes = []
-        for t in range(6):
-            frame = background.copy()
-            frame[96:144, 100 + 4 * t:148 + 4 * t] = patch
-            if t == 0:
-                tracker.init(frame, (100, 96, 48, 48))
-            else:
-                boxes.append(tracker.track(frame).box)
-        assert np.isfinite(boxes).all()
-        assert abs(boxes[-1][0] - (100 + 4 * 5)) < 12, (path.name, boxes)
+        tracker.init(load_frame(clip.frames[0]), clip.boxes[0])
+        boxes = np.array([tracker.track(load_frame(frame)).box for frame in clip.frames[1:31]])
+        assert rect_iou(boxes, truth).mean() >= 0.5, path.name
 
 
 def test_run_eval_and_node_default_to_the_best_shipped_weights():
