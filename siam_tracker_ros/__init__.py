@@ -9,7 +9,8 @@ __path__ = __import__('pkgutil').extend_path(__path__, __name__)
 from siam_tracker_ros import trackers  # noqa: E402,F401  (fills the registry)
 from siam_tracker_ros.build import build_tracker  # noqa: E402
 from siam_tracker_ros.registry import tracker_names  # noqa: E402
-from siam_tracker_ros.types import TrackerInputError, TrackerStateError, TrackResult  # noqa: E402
+from siam_tracker_ros.types import (FrameSizeError, TrackerInputError,  # noqa: E402
+                                    TrackerStateError, TrackResult)
 
 __all__ = ['build_tracker', 'tracker_names', 'TrackResult', 'TrackerInputError',
-           'TrackerStateError']
+           'FrameSizeError', 'TrackerStateError']

@@ -16,6 +16,11 @@ class TrackerInputError(ValueError):
     """Raised for an image or box a tracker cannot use; the tracker state is left unchanged."""
 
 
+class FrameSizeError(TrackerInputError):
+    """A frame of another size than the one the target was started on: every later frame of
+    that size fails too, so the target cannot be tracked until it is started again."""
+
+
 class TrackerStateError(RuntimeError):
     """Raised when a method is called in the wrong state, e.g. `track` before `init`."""
 
@@ -61,7 +66,7 @@ def check_frame_size(image_shape, started_shape) -> None:
     """A target started on a frame of (H, W) `started_shape` is tracked only on frames of that
     size: its box and search windows are in that frame's pixels."""
     if started_shape is not None and tuple(image_shape[:2]) != tuple(started_shape):
-        raise TrackerInputError(
+        raise FrameSizeError(
             f'frame is {image_shape[1]}x{image_shape[0]} but the target was started on a '
             f'{started_shape[1]}x{started_shape[0]} frame: start it again on this size')
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from siam_tracker_ros.ros.frames import Frame, FrameStore
 from siam_tracker_ros.status import IDLE, LOST, TRACKING
+from siam_tracker_ros.types import FrameSizeError
 
 SHOWN_IDS = 8  # a refusal lists at most this many of the tracked ids
 
@@ -257,25 +258,32 @@ class TrackingWorker:
         without a detection) when the tracker raises; the following frames are tracked again,
         so a passing fault recovers."""
         tracker = batch[0].tracker
+        ids = ', '.join(repr(t.target_id) for t in batch)
+        which = 'target' if len(batch) == 1 else 'targets'
         try:
             results = tracker.track_many(image, [t.handle for t in batch])
+        except FrameSizeError as err:   # the camera changed resolution: LOST until a new init
+            self._report('size', f'{which} {ids} LOST until started again: {err}')
+            return self._lost(batch)
         except ValueError as err:
             self._report('input', f'frame skipped: {err}')
             return []
         except Exception as err:  # noqa: BLE001  e.g. a CUDA error: log it, keep the thread
-            ids = ', '.join(repr(t.target_id) for t in batch)
-            which = 'target' if len(batch) == 1 else 'targets'
             self._report('track', f'tracker {tracker.name} failed on {which} {ids}, now LOST: '
                                   f'{type(err).__name__}: {err}')
-            for target in batch:
-                target.state = LOST
-            return [self._output(t, None, 0.0) for t in batch]
+            return self._lost(batch)
         outputs = []
         for target, result in zip(batch, results):
             target.state = result.state
             target.tracked += 1
             outputs.append(self._output(target, tuple(result.box), float(result.score)))
         return outputs
+
+    def _lost(self, batch: list) -> list:
+        """Every target of `batch` LOST, with a status and no detection."""
+        for target in batch:
+            target.state = LOST
+        return [self._output(t, None, 0.0) for t in batch]
 
     @staticmethod
     def _output(target: TrackedTarget, box, score: float) -> TargetOutput:

@@ -15,6 +15,7 @@ from std_msgs.msg import Header
 from siam_tracker_ros.detection_mapping import ns_to_stamp
 
 from siam_tracker_ros.ros.interfaces import InitTarget
+from siam_tracker_ros.status import LOST, TRACKING
 
 from rostest_support import Client, frame_stamp_ns, load_sequence
 
@@ -143,6 +144,31 @@ def test_bad_frames_while_tracking_are_logged_once(node, client, clip):
     detections, _ = client.settle(72)
     assert detections, 'tracking goes on after bad frames'
     assert node.log().count("unsupported encoding 'yuv422'") == 1, node.log()
+    assert client.reset().success
+
+
+def test_a_camera_changing_resolution_turns_the_target_lost(node, client, clip):
+    """Frames of another size than the init frame: the target is LOST on each (a status, no
+    detection) with one error line, until an init on the new size tracks it again."""
+    frames, gt = clip
+    client.make_publisher(reliable=True)
+    client.wait_matched(reliable=True)
+    client.stream(frames[:2], first=80)
+    assert client.init(gt[1], 0).success
+    client.settle(81)
+    client.clear()
+    smaller = [cv2.resize(f, (180, 120)) for f in frames[2:5]]
+    client.stream(smaller, first=82)
+    detections, statuses = client.settle(84)
+    assert statuses and all(s.state == LOST for s in statuses), [s.state for s in statuses]
+    assert not detections
+    assert node.log().count('started on a 360x240 frame') == 1, node.log()
+    client.clear()
+    half = [g / 2 for g in gt[4]]
+    assert client.init(tuple(half), 0).success   # the newest frame: 180x120
+    client.stream(smaller[1:], first=85)
+    detections, statuses = client.settle(86)
+    assert detections and statuses[-1].state == TRACKING
     assert client.reset().success
 
 
