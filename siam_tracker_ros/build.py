@@ -4,6 +4,7 @@ import torch
 from siam_tracker_ros.config import load_config
 from siam_tracker_ros.models.weights import (InputFormat, WeightsError, apply_state,
                                              default_weights, load_weights)
+from siam_tracker_ros.onnx_engines import ENGINES
 from siam_tracker_ros.registry import get_entry
 from siam_tracker_ros.runtime import ExecutionPath, resolve_device, set_threads
 from siam_tracker_ros.trackers.base import warm_up
@@ -30,6 +31,10 @@ def build_tracker(name: str, weights=None, device: str = 'cpu', config_path=None
     set_threads(runtime.get('threads'))
     path = ExecutionPath(resolve_device(device), runtime.get('backend', 'fused'),
                          runtime.get('precision', 'fp32'), runtime.get('step', 'auto'))
+    unsupported = getattr(entry.tracker_class, 'engine_unsupported', '')
+    if path.backend in ENGINES and unsupported:
+        raise ValueError(f'the {path.backend} backend is not available for {name}: '
+                         f'{unsupported}; use fused or eager')
     weights_path = _weights_file(weights, entry)
     payload = _read_weights(weights_path, entry)
     torch.manual_seed(runtime.get('seed', 0))

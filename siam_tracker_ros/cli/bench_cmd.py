@@ -10,14 +10,13 @@ import numpy as np
 import torch
 
 from siam_tracker_ros.build import build_tracker
-from siam_tracker_ros.cli.common import USER_ERRORS, fail
+from siam_tracker_ros.cli.common import USER_ERRORS, check_yaml, fail, positive_int, weights_for
 from siam_tracker_ros.config import default_tracker
 from siam_tracker_ros.datasets.otb import read_otb
 from siam_tracker_ros.evaluation.metrics import auc, rect_iou, success_curve
 from siam_tracker_ros.evaluation.runner import load_frame
 from siam_tracker_ros.frames import FrameSource, first_groundtruth_box
-from siam_tracker_ros.models.weights import resolve_weights
-from siam_tracker_ros.registry import get_entry
+from siam_tracker_ros.runtime import ExecutionPath, resolve_device
 
 CPU_PATHS = ('eager/fp32', 'fused/fp32', 'compiled/fp32', 'fused/bf16', 'compiled/bf16')
 CUDA_PATHS = ('eager/fp32', 'fused/fp32', 'compiled/fp32', 'fused/fp16', 'compiled/fp16',
@@ -33,15 +32,21 @@ def add_parser(subparsers) -> None:
     parser.add_argument('--config', default=None,
                         help="a YAML file with the tracker's settings instead of "
                         'config/<tracker>.yaml (e.g. another trunk)')
-    parser.add_argument('--frames', type=int, default=40, help='timed frames per path')
-    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--frames', type=positive_int, default=40,
+                        help='timed frames per path (at most the sequence\'s frames after the '
+                             'first)')
+    parser.add_argument('--threads', type=positive_int, default=2)
     parser.add_argument('--paths', help='comma list of backend/precision[:host|:device][@cuda] '
                         '(step: auto = device on cuda, host on cpu), '
-                        f'default: {",".join(CPU_PATHS)} (+ CUDA paths when present)')
+                        f'default: {",".join(CPU_PATHS)} (+ onnx/fp32 when onnxruntime is '
+                        'installed, + the CUDA paths when CUDA is present)')
     parser.add_argument('--sequence', default=str(DEFAULT_SEQUENCE),
                         help='OTB-layout folder whose frames are resized to 640x480')
-    parser.add_argument('--agreement', nargs='?', const='bf16', metavar='PRECISION',
-                        help='instead: max box difference of a path vs fused/fp32 per sequence')
+    parser.add_argument('--agreement', nargs='?', const='bf16', metavar='PATH',
+                        help='instead of timing: a precision (default bf16) or backend/precision'
+                             '[@cuda] path vs fused/fp32 on whole sequences, at full size, of '
+                             'every OTB-layout sequence in the folder that holds --sequence '
+                             '(the dev set); --frames and --paths are not used')
     parser.set_defaults(func=run)
 
 
@@ -64,8 +69,30 @@ def parse_path(text: str) -> dict:
             'step': step or 'auto'}
 
 
+def checked_path(text: str) -> dict:
+    """`parse_path(text)`, checked as build_tracker would (ValueError naming `text`)."""
+    path = parse_path(text)
+    try:
+        ExecutionPath(resolve_device(path['device']), path['backend'], path['precision'],
+                      path['step'])
+    except ValueError as err:
+        raise ValueError(f'path {text!r}: {err}') from None
+    return path
+
+
+def timed_paths(paths) -> list:
+    """The --paths specs (default: `default_paths()`), all checked before any is timed."""
+    texts = [t.strip() for t in paths.split(',') if t.strip()] if paths else default_paths()
+    if not texts:
+        raise ValueError('--paths names no path')
+    for text in texts:
+        checked_path(text)
+    return texts
+
+
 def load_frames(sequence, count: int, size=(640, 480)):
-    """First count+1 frames of an OTB folder, resized, with the first box scaled to match."""
+    """First count+1 frames of an OTB folder (fewer if it has fewer, but at least 2),
+    resized, with the first box scaled to match."""
     source = FrameSource(sequence)
     frames, first = [], None
     for frame in source:
@@ -73,6 +100,8 @@ def load_frames(sequence, count: int, size=(640, 480)):
         frames.append(cv2.resize(frame, size, interpolation=cv2.INTER_AREA))
         if len(frames) > count:
             break
+    if len(frames) < 2:
+        raise ValueError(f'{sequence}: {len(frames)} frame(s); timing needs at least 2')
     x, y, w, h = first_groundtruth_box(sequence)
     sx, sy = size[0] / first[1], size[1] / first[0]
     return frames, (x * sx, y * sy, w * sx, h * sy)
@@ -95,14 +124,15 @@ def time_path(name, weights, path, frames, box, config_path=None):
 
 def print_speed_table(args, weights) -> None:
     torch.set_num_threads(args.threads)
+    paths = timed_paths(args.paths)
     frames, box = load_frames(args.sequence, args.frames)
-    print(f'{args.tracker}, 640x480, {args.threads} threads, {args.frames} frames, '
+    print(f'{args.tracker}, 640x480, {args.threads} threads, {len(frames) - 1} frames, '
           f'weights: {weights or "random"}' + (f', config: {args.config}' if args.config else ''))
     print('medians per frame in ms; fps = 1 / mean total')
     print('| path | device | step | ' + ' | '.join(PARTS) + ' | total | fps | GFLOP/s |')
     print('|---|---|---|' + '---|' * (len(PARTS) + 3))
     flops = None
-    for text in (args.paths.split(',') if args.paths else default_paths()):
+    for text in paths:
         tracker, t = time_path(args.tracker, weights, parse_path(text), frames, box,
                                args.config)
         if flops is None:
@@ -120,7 +150,8 @@ def print_agreement_table(args, weights) -> None:
     """A path vs fused/fp32: box difference per step (same state in), and each path's own
     whole-run success AUC against the ground truth."""
     torch.set_num_threads(args.threads)
-    other = parse_path(args.agreement if '/' in args.agreement else f'fused/{args.agreement}')
+    other = checked_path(args.agreement if '/' in args.agreement else f'fused/{args.agreement}')
+    sequences = read_otb(Path(args.sequence).parent)
     print(f'{other["backend"]}/{other["precision"]} vs fused/fp32, {args.tracker}, '
           f'weights: {weights or "random"}')
     print('per step: both paths step from the fp32 state; AUC: each path follows its own boxes')
@@ -128,7 +159,7 @@ def print_agreement_table(args, weights) -> None:
           'AUC |')
     print('|---|---|---|---|---|---|')
     aucs = []
-    for sequence in read_otb(Path(args.sequence).parent):
+    for sequence in sequences:
         step, run_a, run_b = compare_paths(args.tracker, weights, other,
                                            (load_frame(f) for f in sequence.frames),
                                            tuple(sequence.boxes[0]), config_path=args.config)
@@ -172,8 +203,11 @@ def copied_state(state, **changes):
 
 def run(args) -> int:
     try:
-        weights = resolve_weights(args.weights, args.tracker)
-        get_entry(args.tracker)
+        if args.config:
+            check_yaml(args.config)
+        weights = weights_for(args.weights, args.tracker)
+        # the weights and config as every path will load them, before the table starts
+        build_tracker(args.tracker, weights=weights, config_path=args.config, backend='eager')
         if args.agreement:
             print_agreement_table(args, weights)
         else:

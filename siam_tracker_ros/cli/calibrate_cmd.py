@@ -1,13 +1,17 @@
 """`siam-track calibrate-lost`: choose the LOST / TRACKING setting on a dataset and write the
 precision / recall / delay table (docs/ros.md, "LOST / TRACKING")."""
 import shlex
+from pathlib import Path
 
 import torch
 
-from siam_tracker_ros.cli.common import USER_ERRORS, fail
+from siam_tracker_ros.build import build_tracker
+from siam_tracker_ros.cli.common import (USER_ERRORS, fail, positive_int, weights_for,
+                                         write_text_file)
 from siam_tracker_ros.config import default_tracker
+from siam_tracker_ros.datasets import load_dataset
 from siam_tracker_ros.evaluation.lost_report import (LOST_BLOCK, REDETECT_BLOCK, CalibrationJob,
-                                                     calibrate, replace_block)
+                                                     calibrate, replace_blocks)
 from siam_tracker_ros.evaluation.redetect_report import redetect_table
 
 
@@ -26,7 +30,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument('--check', default='', metavar='PATH[,PATH...]',
                         help='more datasets to report (e.g. ../shared/data/sot)')
     parser.add_argument('--cache', default='runs/lost_calibration', metavar='DIR')
-    parser.add_argument('--max-sequences', type=int, metavar='N',
+    parser.add_argument('--max-sequences', type=positive_int, metavar='N',
                         help='only the first N sequences of each dataset')
     parser.add_argument('--doc', metavar='FILE',
                         help='replace the table block of this markdown file (docs/ros.md)')
@@ -57,15 +61,32 @@ def run(args) -> int:
     torch.set_num_threads(1)
     job = CalibrationJob(args.tracker, _split(args.weights), args.select, _split(args.check),
                          args.cache, args.max_sequences, args.device)
+    names = (LOST_BLOCK, REDETECT_BLOCK) if args.redetect else (LOST_BLOCK,)
     try:
+        check_inputs(job, args.doc, names)
         _, block, records = calibrate(job, command_line(args))
         blocks = {LOST_BLOCK: block}
         if args.redetect:
             blocks[REDETECT_BLOCK] = redetect_table(job, records, command_line(args))
-        for name, text in blocks.items():
-            if args.doc:
-                replace_block(args.doc, name, text)
-            print(text + '\n')
+        if args.doc:
+            write_text_file(args.doc, replace_blocks(args.doc, blocks))
     except USER_ERRORS as error:
         return fail(str(error))
+    for text in blocks.values():
+        print(text + '\n')
     return 0
+
+
+def check_inputs(job, doc, block_names) -> None:
+    """Before any tracking: the weights files, every dataset, and the --doc file with every
+    block to be replaced."""
+    if not job.weights:
+        raise ValueError('no weights given')
+    for weights in job.weights:
+        build_tracker(job.tracker, weights=weights_for(weights, job.tracker), device=job.device)
+    for path in (job.select,) + job.check:
+        load_dataset(path)
+    if doc:
+        if not Path(doc).is_file():
+            raise FileNotFoundError(f'--doc {doc}: file not found')
+        replace_blocks(doc, dict.fromkeys(block_names, ''))

@@ -4,10 +4,12 @@ import shlex
 import shutil
 from pathlib import Path
 
-from siam_tracker_ros.cli.common import USER_ERRORS, fail
+from siam_tracker_ros.cli.common import (USER_ERRORS, check_output_file, check_output_folder,
+                                         fail, positive_int, weights_for, write_text_file)
 from siam_tracker_ros.datasets.layout import layout_names
 from siam_tracker_ros.evaluation.benchmark import BenchmarkOptions, run_benchmark
 from siam_tracker_ros.evaluation.results import PROTOCOLS
+from siam_tracker_ros.registry import tracker_names
 
 
 def add_parser(subparsers):
@@ -30,8 +32,9 @@ def add_parser(subparsers):
                              '(vot for VOT, got10k for GOT-10k, else ope)')
     parser.add_argument('--layout', choices=layout_names(), help='skip auto-detection')
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--workers', type=int, default=2, help='parallel processes (default 2)')
-    parser.add_argument('--max-sequences', type=int, metavar='N',
+    parser.add_argument('--workers', type=positive_int, default=2,
+                        help='parallel processes (default 2)')
+    parser.add_argument('--max-sequences', type=positive_int, metavar='N',
                         help='only the first N sequences of each dataset')
     parser.add_argument('--report', metavar='FILE',
                         help='also write the markdown report here (e.g. docs/devset.md)')
@@ -66,13 +69,19 @@ def run(args) -> int:
                                workers=args.workers, max_sequences=args.max_sequences,
                                progress=not args.no_progress)
     try:
+        check_output_folder(args.out)
+        if args.report:
+            check_output_file(args.report)
+        for name in dict.fromkeys(_split(args.tracker)):
+            if name in tracker_names():   # warns when 'default' means random weights
+                weights_for(args.weights, name)
         markdown = run_benchmark(_split(args.dataset), _split(args.tracker), options,
                                  _command(args))
+        if args.report:
+            _write_copy(markdown, args.out, args.report)
     except USER_ERRORS as error:
         return fail(str(error))
     print(markdown)
-    if args.report:
-        _write_copy(markdown, args.out, args.report)
     return 0
 
 
@@ -88,4 +97,4 @@ def _write_copy(markdown, out_dir, path) -> None:
         return f'![{match[1]}](img/{name})'
 
     text = re.sub(r'^!\[([^\]]*)\]\(([^)/]+\.png)\)$', copy_plot, markdown, flags=re.MULTILINE)
-    report.write_text(text)
+    write_text_file(report, text)

@@ -7,10 +7,11 @@ import numpy as np
 import torch
 
 from siam_tracker_ros.build import build_tracker
-from siam_tracker_ros.cli.common import USER_ERRORS, fail
+from siam_tracker_ros.cli.common import (USER_ERRORS, check_output_folder, fail, positive_int,
+                                         weights_for)
 from siam_tracker_ros.config import default_tracker
 from siam_tracker_ros.frames import FrameSource, first_groundtruth_box
-from siam_tracker_ros.models.weights import load_weights, resolve_weights
+from siam_tracker_ros.models.weights import load_weights
 from siam_tracker_ros.onnx_engines import run_export
 from siam_tracker_ros.onnx_export import OnnxExportError, export_network, flat, write_export
 from siam_tracker_ros.runtime import fuse_conv_bn, to_input
@@ -30,7 +31,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument('--check', metavar='SEQUENCE',
                         help='an OTB-layout folder: print the max abs difference of the '
                              "exported graphs' response maps from torch's along it")
-    parser.add_argument('--check-frames', type=int, default=20)
+    parser.add_argument('--check-frames', type=positive_int, default=20, metavar='N',
+                        help='tracked frames of the --check sequence (default 20)')
     parser.set_defaults(func=run)
 
 
@@ -107,13 +109,14 @@ def manifest(tracker, search_batch: int) -> dict:
 
 def run(args) -> int:
     try:
-        tracker = build_tracker(args.tracker, weights=resolve_weights(args.weights, args.tracker),
+        check_output_folder(args.out)
+        frames, box = check_frames(args.check, args.check_frames) if args.check else (None, None)
+        tracker = build_tracker(args.tracker, weights=weights_for(args.weights, args.tracker),
                                 backend='eager')
         paths = export_tracker(tracker, args.out)
         for path in paths:
             print(f'{path}  {path.stat().st_size / 1e6:.2f} MB')
         if args.check:
-            frames, box = check_frames(args.check, args.check_frames)
             differences = map_differences(tracker, args.out, frames, box)
             print(f'response maps, onnxruntime vs torch fused fp32, {len(differences)} frames '
                   f'of {args.check}: max abs difference {differences.max():.2e}')
@@ -123,11 +126,14 @@ def run(args) -> int:
 
 
 def check_frames(sequence, count: int):
-    """The first count+1 frames (RGB) of an OTB-layout folder and its first box."""
+    """The first count+1 frames (RGB) of an OTB-layout folder and its first box; ValueError
+    when it has fewer than 2 frames."""
     frames = []
     for frame in FrameSource(sequence):
         frames.append(frame)
         if len(frames) > count:
             break
+    if len(frames) < 2:
+        raise ValueError(f'--check {sequence}: {len(frames)} frame(s); the check needs 2')
     return frames, first_groundtruth_box(sequence)
 

@@ -2,9 +2,11 @@
 calibrate-lost)."""
 import argparse
 import sys
+import warnings
 
 from siam_tracker_ros.cli import (bench_cmd, calibrate_cmd, eval_cmd, export_cmd, list_cmd,
                                   run_cmd, train_cmd)
+from siam_tracker_ros.cli.common import show_warning
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,7 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = show_warning   # one line each, no source line
+            return args.func(args)
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)
         return 130

@@ -1,10 +1,14 @@
 """`siam-track train --config config/train/<name>.yaml [--resume] [--out DIR]`; the same
 under `torchrun --nproc_per_node N -m siam_tracker_ros.cli.train_cmd ...` (docs/training.md)."""
+import pickle
 import sys
 
-from siam_tracker_ros.config import ConfigError
-from siam_tracker_ros.registry import UnknownTrackerError
-from siam_tracker_ros.training.config import TrainConfigError, load_train_config
+from siam_tracker_ros.cli.common import USER_ERRORS, check_yaml, fail, one_line
+from siam_tracker_ros.training.config import load_train_config
+
+# What torch.load and load_state_dict raise for a last.pt that is not this run's checkpoint.
+CHECKPOINT_ERRORS = (pickle.UnpicklingError, RuntimeError, KeyError, TypeError, ValueError,
+                     EOFError, AttributeError)
 
 
 def add_parser(subparsers) -> None:
@@ -18,25 +22,42 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    """Validate the config and the data paths, then train; 2 on a config/data error.
+    """Validate the config, the data paths and (--resume) the checkpoint, then train; 2 on a
+    config, data or checkpoint error.
 
     Under torchrun every process runs this; rank 0 reports.
     """
     from siam_tracker_ros.training import distributed
     from siam_tracker_ros.training.trainer import Trainer
     try:
-        config = load_train_config(args.config)
-        trainer = Trainer(config, args.out, progress=not args.no_progress)
-    except (TrainConfigError, ConfigError, UnknownTrackerError, FileNotFoundError) as err:
-        print(f'siam-track train: {err}', file=sys.stderr)
-        return 2
-    try:
-        best = trainer.run(resume=args.resume)
+        check_yaml(args.config)
+        trainer = Trainer(load_train_config(args.config), args.out,
+                          progress=not args.no_progress)
+        if args.resume:
+            resume(trainer)   # before run() writes anything into the run folder
+        best = trainer.run()
+    except USER_ERRORS as err:
+        return fail(str(err))
     finally:
         distributed.stop()
     if trainer.world.is_main:
         report(trainer, best)
     return 0
+
+
+def resume(trainer) -> None:
+    """`trainer.resume()` from <out>/last.pt; an absent or unusable file is one clear error."""
+    path = trainer.out / 'last.pt'
+    if not path.is_file():
+        raise FileNotFoundError(f'--resume: {path} not found (nothing to resume; train '
+                                'without --resume first)')
+    try:
+        trainer.resume()
+    except CHECKPOINT_ERRORS as err:
+        detail = one_line(err).split('. ')[0]   # torch's messages run on
+        reason = f'{type(err).__name__}: {detail}' if detail else type(err).__name__
+        raise ValueError(f'--resume: {path} is not a training checkpoint of this run '
+                         f'({reason})') from None
 
 
 def report(trainer, best: float) -> None:

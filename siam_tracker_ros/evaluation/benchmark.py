@@ -1,5 +1,6 @@
 """One call from dataset paths and tracker names to result files, plots and a report."""
 import dataclasses
+import json
 from pathlib import Path
 
 from siam_tracker_ros.datasets.layout import load_dataset
@@ -33,18 +34,32 @@ class BenchmarkOptions:
 
 def run_protocol(dataset, trackers, protocol, options) -> list:
     """Run (or resume) and score every tracker on `dataset`; one result dict per tracker."""
-    if protocol not in PROTOCOLS:
-        raise ValueError(f'unknown protocol {protocol!r}; known: {", ".join(PROTOCOLS)}')
+    check_protocol(protocol)
     results_dir = Path(options.out_dir) / 'results' / dataset.name
     results = []
     for tracker in trackers:
-        check_provenance(results_dir / tracker, run_identity(tracker, options.weights))
+        record_provenance(results_dir / tracker, run_identity(tracker, options.weights))
         spec = RunSpec(tracker=tracker, results_dir=str(results_dir), protocol=protocol,
                        one_based=dataset.one_based, weights=options.weights,
                        device=options.device)
         run_dataset(spec, dataset.sequences, options.workers, options.progress)
         results.append(evaluate(dataset, tracker, results_dir, protocol))
     return results
+
+
+def check_protocol(protocol: str) -> None:
+    """ValueError for a protocol name not in PROTOCOLS."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f'unknown protocol {protocol!r}; known: {", ".join(PROTOCOLS)}')
+
+
+def record_provenance(tracker_dir, identity: str) -> None:
+    """`check_provenance`, naming RUN.json when it is not valid JSON."""
+    try:
+        check_provenance(tracker_dir, identity)
+    except json.JSONDecodeError as err:
+        raise ValueError(f'{Path(tracker_dir) / "RUN.json"}: not valid JSON ({err}); '
+                         'delete it or use a fresh --out') from None
 
 
 def run_identity(tracker: str, weights) -> str:
@@ -56,12 +71,21 @@ def run_identity(tracker: str, weights) -> str:
 
 def run_benchmark(paths, trackers, options, command='') -> str:
     """Evaluate `trackers` on every dataset path and protocol; write `report.md`,
-    `metrics.json` and the plots into `options.out_dir`. Returns the report's markdown."""
+    `metrics.json` and the plots into `options.out_dir`. Returns the report's markdown.
+
+    Everything is checked before the first tracker runs: tracker names (at least one),
+    protocols, and every dataset (at least one)."""
+    if not trackers:
+        raise ValueError('no tracker given')
+    if not paths:
+        raise ValueError('no dataset given')
+    for protocol in options.protocols:
+        check_protocol(protocol)
     for name in trackers:
         make_tracker(name, options.weights, options.device)
+    datasets = [load_dataset(path, options.layout) for path in paths]
     sections, everything = [], []
-    for path in paths:
-        dataset = load_dataset(path, options.layout)
+    for dataset in datasets:
         if options.max_sequences:
             dataset = dataclasses.replace(dataset,
                                           sequences=dataset.sequences[:options.max_sequences])

@@ -122,11 +122,22 @@ def table(job, chosen, rows, separations, command) -> str:
     return '\n'.join(lines)
 
 
-def replace_block(path, name: str, block: str) -> None:
-    """Put `block` between `<!-- name:begin -->` and `<!-- name:end -->` in the file."""
-    begin, end = f'<!-- {name}:begin -->', f'<!-- {name}:end -->'
+def replace_blocks(path, blocks: dict) -> str:
+    """The text of `path` with each `{name: block}` of `blocks` put between
+    `<!-- name:begin -->` and `<!-- name:end -->`; ValueError naming every block the file
+    lacks. Nothing is written: the caller writes the text (or only checks the file)."""
     text = Path(path).read_text()
-    pattern = re.compile(re.escape(begin) + '.*?' + re.escape(end), re.S)
-    if not pattern.search(text):
-        raise ValueError(f'{path}: no {begin} ... {end} block to replace')
-    Path(path).write_text(pattern.sub(lambda _: f'{begin}\n{block}\n{end}', text))
+    missing = [name for name in blocks if not _block_pattern(name).search(text)]
+    if missing:
+        raise ValueError(f'{path}: no ' + ', '.join(
+            f'<!-- {name}:begin --> ... <!-- {name}:end -->' for name in missing) +
+            ' block to replace')
+    for name, block in blocks.items():
+        replacement = f'<!-- {name}:begin -->\n{block}\n<!-- {name}:end -->'
+        text = _block_pattern(name).sub(lambda _: replacement, text)  # literal, not a template
+    return text
+
+
+def _block_pattern(name: str):
+    return re.compile(re.escape(f'<!-- {name}:begin -->') + '.*?' +
+                      re.escape(f'<!-- {name}:end -->'), re.S)

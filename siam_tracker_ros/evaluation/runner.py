@@ -1,7 +1,9 @@
 """Run a tracker over sequences (one-pass or VOT reset protocol), in parallel and resumably."""
-import concurrent.futures
+import functools
 import multiprocessing
+import signal
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Optional
 
@@ -147,6 +149,10 @@ def run_sequence(spec: RunSpec, sequence) -> bool:
 
 
 def _worker_init():
+    """One OpenCV / torch thread per worker; Ctrl-C is the parent's to handle (it terminates
+    the pool); no repeat of build warnings (e.g. no CUDA) the parent already showed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warnings.simplefilter('ignore', UserWarning)
     cv2.setNumThreads(1)
     try:
         import torch
@@ -155,11 +161,18 @@ def _worker_init():
         pass
 
 
+def _run_counted(spec, sequence) -> int:
+    """Run one sequence in a worker; its frame count (for the progress bar)."""
+    run_sequence(spec, sequence)
+    return len(sequence)
+
+
 def run_dataset(spec: RunSpec, sequences, workers=2, progress=True) -> int:
     """Run every sequence (skipping completed ones); returns how many ran.
 
     With `workers` > 1 sequences run in that many spawned processes, each limited to one
-    OpenCV / torch thread; with 1 they run in this process. Progress is a tqdm bar in frames.
+    OpenCV / torch thread; the first error or a Ctrl-C terminates every worker at once, so no
+    pending sequence starts. With 1 they run in this process. Progress is a tqdm bar in frames.
     """
     from tqdm import tqdm
     todo = [s for s in sequences if not is_complete(
@@ -172,11 +185,12 @@ def run_dataset(spec: RunSpec, sequences, workers=2, progress=True) -> int:
                 run_sequence(spec, sequence)
                 bar.update(len(sequence))
             return len(todo)
-        context = multiprocessing.get_context('spawn')
-        with concurrent.futures.ProcessPoolExecutor(min(workers, len(todo)), mp_context=context,
-                                                    initializer=_worker_init) as pool:
-            futures = {pool.submit(run_sequence, spec, s): s for s in todo}
-            for future in concurrent.futures.as_completed(futures):
-                future.result()
-                bar.update(len(futures[future]))
+        pool = multiprocessing.get_context('spawn').Pool(min(workers, len(todo)),
+                                                         initializer=_worker_init)
+        try:
+            for frames in pool.imap_unordered(functools.partial(_run_counted, spec), todo):
+                bar.update(frames)
+        finally:   # all done, or an error / Ctrl-C here: no worker is needed any more
+            pool.terminate()
+            pool.join()
     return len(todo)

@@ -14,6 +14,9 @@ class Tracker(abc.ABC):
 
     name: str = ''
     several_targets: bool = False  # start_target keeps each target's state apart
+    # Why an exported engine (`backend: onnx`: template / search / head only) cannot run
+    # this tracker's step; '' where it can.
+    engine_unsupported: str = ''
 
     @abc.abstractmethod
     def init(self, image, box) -> None:

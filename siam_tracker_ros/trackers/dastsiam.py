@@ -77,6 +77,8 @@ class DastState(RPNState):
 class DASTSiamTracker(RPNTracker):
     """RPN decoder on (p₁ + p₂)/2; f_z* = ST(f_i, f_a, f_c) updated when c > threshold."""
 
+    engine_unsupported = 'its init and template update call embed and fuse_templates'
+
     def start_state(self, center, size, pad_color, kernel) -> DastState:
         return DastState(center, size, pad_color, kernel, self.scale_z(size))
 

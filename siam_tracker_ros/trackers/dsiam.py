@@ -91,6 +91,7 @@ class DSiamTracker(ScalePyramidTracker):
 
     batch_targets = False  # V and W differ per target: several are tracked one at a time
     redetects = False
+    engine_unsupported = 'its update learns V and W (learn_v, learn_w) and its head takes them'
 
     def __init__(self, config, *args, **kwargs):
         super().__init__(config, *args, **kwargs)
