@@ -1,4 +1,6 @@
 """`build_tracker`: the one way to construct a tracker, from its registry entry."""
+import os
+
 import torch
 
 from siam_tracker_ros.config import load_config
@@ -53,6 +55,11 @@ def build_tracker(name: str, weights=None, device: str = 'cpu', config_path=None
 
 
 def _weights_file(weights, entry):
+    """The weights file `weights` names (None: random init); a WeightsError for anything
+    but None, a path or 'default'."""
+    if weights is not None and not isinstance(weights, (str, os.PathLike)):
+        raise WeightsError(f'weights must be a file path, \'default\' or None, got '
+                           f'{type(weights).__name__} {weights!r}')
     if weights == 'default':
         weights = default_weights(entry.name)
         if weights is None:

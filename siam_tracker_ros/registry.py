@@ -70,7 +70,7 @@ def register(entry: TrackerEntry) -> TrackerEntry:
 
 def get_entry(name: str) -> TrackerEntry:
     """The registry entry for `name`, or a clear UnknownTrackerError."""
-    if name not in TRACKERS:
+    if not isinstance(name, str) or name not in TRACKERS:
         raise UnknownTrackerError(
             f'unknown tracker {name!r}; registered: {", ".join(tracker_names())}')
     return TRACKERS[name]

@@ -130,6 +130,14 @@ def test_track_many_checks_every_handle_before_moving_any(crossing, name):
 def test_unknown_tracker():
     with pytest.raises(UnknownTrackerError, match="unknown tracker 'siamxx'.*siamfc"):
         build_tracker('siamxx')
+    with pytest.raises(UnknownTrackerError, match=r"unknown tracker \['siamfc'\]"):
+        build_tracker(['siamfc'])
+
+
+@pytest.mark.parametrize('weights', [123, 1.5, ['a.pt'], b'a.pt'])
+def test_weights_that_are_not_a_path_are_refused(weights):
+    with pytest.raises(WeightsError, match='weights must be a file path'):
+        build_tracker('siamfc', weights=weights)
 
 
 def test_unknown_config_key_and_wrong_type(tmp_path):
