@@ -60,10 +60,20 @@ def read_yaml_mapping(path: Path, error=None, what: str = 'config file') -> dict
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
-        raise error(f'{path}: invalid YAML: {err}') from None
+        raise error(f'{path}: invalid YAML{yaml_problem(err)}') from None
     if not isinstance(data, dict):
         raise error(f'{path}: top level must be a mapping')
     return data
+
+
+def yaml_problem(err: yaml.YAMLError) -> str:
+    """' at line L, column C: problem' of a YAML error, on one line (PyYAML's own text runs
+    to several, with an excerpt of the file)."""
+    if isinstance(err, yaml.MarkedYAMLError):
+        mark = err.problem_mark or err.context_mark
+        where = f' at line {mark.line + 1}, column {mark.column + 1}' if mark else ''
+        return f'{where}: {err.problem or err.context}'
+    return ': ' + ' '.join(str(err).split())
 
 
 def unwrap_parameters(data: dict) -> dict:

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from siam_tracker_ros.build import build_tracker
-from siam_tracker_ros.cli.common import USER_ERRORS, check_yaml, fail, positive_int, weights_for
+from siam_tracker_ros.cli.common import USER_ERRORS, fail, positive_int, weights_for
 from siam_tracker_ros.config import default_tracker
 from siam_tracker_ros.datasets.otb import read_otb
 from siam_tracker_ros.evaluation.metrics import auc, rect_iou, success_curve
@@ -203,8 +203,6 @@ def copied_state(state, **changes):
 
 def run(args) -> int:
     try:
-        if args.config:
-            check_yaml(args.config)
         weights = weights_for(args.weights, args.tracker)
         # the weights and config as every path will load them, before the table starts
         build_tracker(args.tracker, weights=weights, config_path=args.config, backend='eager')

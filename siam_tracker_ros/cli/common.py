@@ -6,8 +6,6 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-import yaml
-
 from siam_tracker_ros.config import ConfigError
 from siam_tracker_ros.frames import FrameSourceError
 from siam_tracker_ros.models.weights import WeightsError, resolve_weights
@@ -64,23 +62,6 @@ def show_warning(message, category, filename, lineno, file=None, line=None) -> N
 def one_line(message: str) -> str:
     """`message` with its lines joined (a multi-line library message stays one line)."""
     return ' '.join(part.strip() for part in str(message).splitlines() if part.strip())
-
-
-def check_yaml(path) -> None:
-    """ConfigError naming the file and the line when `path` is not valid YAML (a missing or
-    unreadable file is left to the reader that follows)."""
-    try:
-        text = Path(path).read_text()
-    except (OSError, UnicodeDecodeError):
-        return
-    try:
-        yaml.safe_load(text)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = f' at line {mark.line + 1}, column {mark.column + 1}' if mark else ''
-        raise ConfigError(f'{path}: invalid YAML{where}: {err.problem or err.context}') from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f'{path}: invalid YAML: {one_line(err)}') from None
 
 
 def weights_for(text, tracker: str):

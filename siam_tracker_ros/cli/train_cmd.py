@@ -3,7 +3,7 @@ under `torchrun --nproc_per_node N -m siam_tracker_ros.cli.train_cmd ...` (docs/
 import pickle
 import sys
 
-from siam_tracker_ros.cli.common import USER_ERRORS, check_yaml, fail, one_line
+from siam_tracker_ros.cli.common import USER_ERRORS, fail, one_line
 from siam_tracker_ros.training.config import load_train_config
 
 # What torch.load and load_state_dict raise for a last.pt that is not this run's checkpoint.
@@ -30,7 +30,6 @@ def run(args) -> int:
     from siam_tracker_ros.training import distributed
     from siam_tracker_ros.training.trainer import Trainer
     try:
-        check_yaml(args.config)
         trainer = Trainer(load_train_config(args.config), args.out,
                           progress=not args.no_progress)
         if args.resume:

@@ -152,6 +152,10 @@ def test_unknown_config_key_and_wrong_type(tmp_path):
         build_tracker('siamfc', config_path=path)
     with pytest.raises(ConfigError, match='odd'):
         build_tracker('siamfc', scale_num=4)
+    path.write_text('siamfc:\n  scale_num: [3, 5\n  context: 0.5\n')
+    with pytest.raises(ConfigError, match=r'invalid YAML at line 3, column \d+: expected') as err:
+        build_tracker('siamfc', config_path=path)
+    assert '\n' not in str(err.value)
 
 
 def test_missing_corrupt_and_mismatched_weights(tmp_path):
