@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything in .venv/ at the repository root (idempotent; a second run is quick):
-# Python deps, torch (the CPU build 2.13.0 unless a torch is already provided), this package
+# Python deps, torch 2.13.0 (unless a torch is already provided; TORCH_INDEX_URL picks the
+# index, e.g. https://download.pytorch.org/whl/cpu for the CPU build), this package
 # (editable), and ROS 2 from PyPI wheels with a colcon build of our interfaces.
 #   bash scripts/setup.sh            env: PYTHON (default python3), SIAM_SKIP_ROS=1 to skip ROS,
 #                                    SIAM_SKIP_ONNX=1 to skip onnx + onnxruntime
@@ -21,8 +22,8 @@ fi
 # shellcheck disable=SC1091
 . .venv/bin/activate
 if ! python -c 'import torch' 2>/dev/null; then
-  echo "[setup] installing torch==2.13.0 (CPU build)"
-  pip install -q "torch==2.13.0"
+  echo "[setup] installing torch==2.13.0${TORCH_INDEX_URL:+ from $TORCH_INDEX_URL}"
+  pip install -q ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} "torch==2.13.0"
 fi
 # The onnx extra (onnx + onnxruntime, ~37 MB of wheels, ~110 MB installed) serves
 # `siam-track export`, the onnx backend and their tests; SIAM_SKIP_ONNX=1 leaves it out.
