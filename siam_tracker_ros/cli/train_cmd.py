@@ -1,14 +1,9 @@
 """`siam-track train --config config/train/<name>.yaml [--resume] [--out DIR]`; the same
 under `torchrun --nproc_per_node N -m siam_tracker_ros.cli.train_cmd ...` (docs/training.md)."""
-import pickle
 import sys
 
-from siam_tracker_ros.cli.common import USER_ERRORS, fail, one_line
+from siam_tracker_ros.cli.common import USER_ERRORS, fail
 from siam_tracker_ros.training.config import load_train_config
-
-# What torch.load and load_state_dict raise for a last.pt that is not this run's checkpoint.
-CHECKPOINT_ERRORS = (pickle.UnpicklingError, RuntimeError, KeyError, TypeError, ValueError,
-                     EOFError, AttributeError)
 
 
 def add_parser(subparsers) -> None:
@@ -32,9 +27,7 @@ def run(args) -> int:
     try:
         trainer = Trainer(load_train_config(args.config), args.out,
                           progress=not args.no_progress)
-        if args.resume:
-            resume(trainer)   # before run() writes anything into the run folder
-        best = trainer.run()
+        best = trainer.run(resume=args.resume)   # a bad last.pt: nothing written
     except USER_ERRORS as err:
         return fail(str(err))
     finally:
@@ -42,21 +35,6 @@ def run(args) -> int:
     if trainer.world.is_main:
         report(trainer, best)
     return 0
-
-
-def resume(trainer) -> None:
-    """`trainer.resume()` from <out>/last.pt; an absent or unusable file is one clear error."""
-    path = trainer.out / 'last.pt'
-    if not path.is_file():
-        raise FileNotFoundError(f'--resume: {path} not found (nothing to resume; train '
-                                'without --resume first)')
-    try:
-        trainer.resume()
-    except CHECKPOINT_ERRORS as err:
-        detail = one_line(err).split('. ')[0]   # torch's messages run on
-        reason = f'{type(err).__name__}: {detail}' if detail else type(err).__name__
-        raise ValueError(f'--resume: {path} is not a training checkpoint of this run '
-                         f'({reason})') from None
 
 
 def report(trainer, best: float) -> None:

@@ -1,6 +1,5 @@
 """One call from dataset paths and tracker names to result files, plots and a report."""
 import dataclasses
-import json
 from pathlib import Path
 
 from siam_tracker_ros.datasets.layout import load_dataset
@@ -38,7 +37,7 @@ def run_protocol(dataset, trackers, protocol, options) -> list:
     results_dir = Path(options.out_dir) / 'results' / dataset.name
     results = []
     for tracker in trackers:
-        record_provenance(results_dir / tracker, run_identity(tracker, options.weights))
+        check_provenance(results_dir / tracker, run_identity(tracker, options.weights))
         spec = RunSpec(tracker=tracker, results_dir=str(results_dir), protocol=protocol,
                        one_based=dataset.one_based, weights=options.weights,
                        device=options.device)
@@ -51,15 +50,6 @@ def check_protocol(protocol: str) -> None:
     """ValueError for a protocol name not in PROTOCOLS."""
     if protocol not in PROTOCOLS:
         raise ValueError(f'unknown protocol {protocol!r}; known: {", ".join(PROTOCOLS)}')
-
-
-def record_provenance(tracker_dir, identity: str) -> None:
-    """`check_provenance`, naming RUN.json when it is not valid JSON."""
-    try:
-        check_provenance(tracker_dir, identity)
-    except json.JSONDecodeError as err:
-        raise ValueError(f'{Path(tracker_dir) / "RUN.json"}: not valid JSON ({err}); '
-                         'delete it or use a fresh --out') from None
 
 
 def run_identity(tracker: str, weights) -> str:

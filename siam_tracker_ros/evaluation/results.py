@@ -121,11 +121,16 @@ def check_provenance(tracker_dir, identity: str) -> None:
     """Record `identity` in `<tracker_dir>/RUN.json`; refuse to resume results made otherwise.
 
     Raises:
-        ValueError: the folder holds results of the same tracker with other weights.
+        ValueError: the folder holds results of the same tracker with other weights, or a
+            RUN.json that is not a JSON object.
     """
     record = Path(tracker_dir) / 'RUN.json'
     if record.is_file():
-        made_with = json.loads(record.read_text()).get('weights')
+        try:
+            made_with = json.loads(record.read_text()).get('weights')
+        except (json.JSONDecodeError, AttributeError) as err:
+            raise ValueError(f'{record}: not a valid RUN.json ({err}); delete it or use a '
+                             'fresh --out') from None
         if made_with != identity:
             raise ValueError(f'{tracker_dir} holds results made with weights {made_with!r}, '
                              f'not {identity!r}: use a fresh --out or delete that folder')

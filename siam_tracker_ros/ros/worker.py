@@ -258,18 +258,16 @@ class TrackingWorker:
         without a detection) when the tracker raises; the following frames are tracked again,
         so a passing fault recovers."""
         tracker = batch[0].tracker
-        ids = ', '.join(repr(t.target_id) for t in batch)
-        which = 'target' if len(batch) == 1 else 'targets'
         try:
             results = tracker.track_many(image, [t.handle for t in batch])
         except FrameSizeError as err:   # the camera changed resolution: LOST until a new init
-            self._report('size', f'{which} {ids} LOST until started again: {err}')
+            self._report('size', f'{named(batch)} LOST until started again: {err}')
             return self._lost(batch)
         except ValueError as err:
             self._report('input', f'frame skipped: {err}')
             return []
         except Exception as err:  # noqa: BLE001  e.g. a CUDA error: log it, keep the thread
-            self._report('track', f'tracker {tracker.name} failed on {which} {ids}, now LOST: '
+            self._report('track', f'tracker {tracker.name} failed on {named(batch)}, now LOST: '
                                   f'{type(err).__name__}: {err}')
             return self._lost(batch)
         outputs = []
@@ -295,6 +293,12 @@ class TrackingWorker:
             self._publish(Processed(frame, image, tuple(outputs), dropped, processing_ms))
         except Exception as err:  # noqa: BLE001  a publish error must not kill the thread
             self._report('publish', f'publish failed: {type(err).__name__}: {err}')
+
+
+def named(batch: list) -> str:
+    """"target 'a'" or "targets 'a', 'b'", for a log line."""
+    ids = ', '.join(repr(t.target_id) for t in batch)
+    return f'target {ids}' if len(batch) == 1 else f'targets {ids}'
 
 
 def batches(targets: list, size: int = 0) -> list:

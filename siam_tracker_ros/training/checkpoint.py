@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from siam_tracker_ros.models.weights import save_weights
+from siam_tracker_ros.models.weights import load_failure, save_weights
 
 
 def save_checkpoint(path, net, optimizer, epoch: int, best_auc: float, history: list) -> Path:
@@ -23,16 +23,34 @@ def save_checkpoint(path, net, optimizer, epoch: int, best_auc: float, history: 
     return path
 
 
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be read, or is not a checkpoint of this network."""
+
+
 def load_checkpoint(path, net, optimizer=None) -> dict:
-    """Restore a checkpoint into `net` (and `optimizer`); return the payload."""
+    """Restore a checkpoint into `net` (and `optimizer`); return the payload. A missing file is
+    a FileNotFoundError; an unreadable one, or one of another network or kind (e.g. shipped
+    weights), a one-line CheckpointError."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f'checkpoint not found: {path}')
-    payload = torch.load(path, map_location='cpu', weights_only=True)
-    net.load_state_dict(payload['model'])
-    if optimizer is not None:
-        optimizer.load_state_dict(payload['optimizer'])
-    torch.set_rng_state(payload['torch_rng'])
+    try:
+        payload = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as err:  # noqa: BLE001 — damaged bytes make the unpickler raise anything
+        raise CheckpointError(f'{path} is not a training checkpoint of this run '
+                              f'({load_failure(err)})') from None
+    if not isinstance(payload, dict):
+        raise CheckpointError(f'{path} is not a training checkpoint of this run (a '
+                              f'{type(payload).__name__}, not a dict)')
+    try:
+        net.load_state_dict(payload['model'])
+        if optimizer is not None:
+            optimizer.load_state_dict(payload['optimizer'])
+        torch.set_rng_state(payload['torch_rng'])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else ''
+        raise CheckpointError(f'{path} is not a training checkpoint of this run '
+                              f'({type(err).__name__}: {reason[:200]})') from None
     return payload
 
 

@@ -181,12 +181,12 @@ class Trainer:
         logs.plot_curves(self.out)
 
     def run(self, resume: bool = False) -> float:
+        if resume:   # first: a bad last.pt leaves the run folder as it was
+            self.resume()
         if self.world.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
             (self.out / 'config.yaml').write_text(yaml.safe_dump(
                 {'train': _plain(dataclasses.asdict(self.config))}, sort_keys=False))
-        if resume:
-            self.resume()
         for epoch in range(self.start_epoch, self.config.epochs):
             start = time.time()
             loss = self.train_epoch(epoch)
