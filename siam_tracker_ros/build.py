@@ -60,11 +60,14 @@ def _weights_file(weights, entry):
     if weights is not None and not isinstance(weights, (str, os.PathLike)):
         raise WeightsError(f'weights must be a file path, \'default\' or None, got '
                            f'{type(weights).__name__} {weights!r}')
+    if isinstance(weights, str) and not weights.strip():
+        raise WeightsError(f'weights {weights!r} names no file; pass None for a seeded random '
+                           "init or 'default' for the shipped weights")
     if weights == 'default':
         weights = default_weights(entry.name)
         if weights is None:
             raise WeightsError(f'no shipped weights for {entry.name}')
-    return weights or None
+    return weights
 
 
 def load_into(entry, net, weights) -> dict:

@@ -45,7 +45,16 @@ def build_siamrpn_net(config, backbone=None, pretrained_dir=None) -> SiamRPNNet:
     raise ValueError(f'unknown siamrpn backbone {name!r}; known: {", ".join(BACKBONES)}')
 
 
+def siamfc_backbone_state(net, state_dict: dict, source=None) -> dict:
+    """The state dict that starts siamrpn from a siamfc file of the same backbone: its trunk
+    and neck (`backbone.*`), the RPN head at its own initialisation; siamfc's adjust bias has
+    no place here. A file of another backbone does not fit (the loader says which keys)."""
+    return {**net.state_dict(),
+            **{k: v for k, v in state_dict.items() if k.startswith('backbone.')}}
+
+
 register(TrackerEntry(
     name='siamrpn', tracker_class=RPNTracker, config_class=SiamRPNConfig,
     build_net=build_siamrpn_net, objective=SIAMRPN_ANCHOR_PAIRS,
+    weight_sources=('siamfc',), adapt_state=siamfc_backbone_state,
     summary='SiamRPN: AlexNet-legacy UP-channel RPN (or MobileNetV2 depthwise), 5 anchors'))

@@ -46,6 +46,11 @@ class DataConfig:
     synthetic_clips: SceneConfig = SceneConfig()
     still_pairs: StillConfig = StillConfig()
     augment: AugmentConfig = AugmentConfig()
+    workers: int = 0                    # processes making batches ahead (0: the trainer's own)
+
+    def __post_init__(self):
+        if self.workers < 0:
+            raise TrainConfigError(f'data.workers must be >= 0, got {self.workers}')
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ class TrainConfig:
     init_weights: str = ''         # a weights file to start from ('' = none), e.g. SiamFC's
     freeze_trunk: bool = False
     freeze_bn: bool = False        # BN statistics of every pretrained stage stay fixed
+    freeze_modules: tuple = ()     # submodules (e.g. backbone) kept fixed, BN statistics too
     input: str = 'raw'
     seed: int = 0
     device: str = 'auto'
@@ -140,6 +146,8 @@ def _build(cls, values, where: str):
         elif name == 'datasets':
             value = tuple(_build(DatasetSpec, v, f'{where}.datasets[{i}]')
                           for i, v in enumerate(value or ()))
+        elif name == 'freeze_modules':
+            value = _names(value, f'{where}.{name}')
         elif name == 'amp' and isinstance(value, bool):
             value = 'fp16' if value else 'none'     # the older boolean form
         elif hint is float and isinstance(value, int) and not isinstance(value, bool):
@@ -151,6 +159,13 @@ def _build(cls, values, where: str):
         return cls(**kwargs)
     except (TypeError, ValueError) as err:
         raise TrainConfigError(f'{where}: {err}') from None
+
+
+def _names(value, where: str) -> tuple:
+    """A YAML list of non-empty strings as a tuple."""
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
+        raise TrainConfigError(f'{where}: expected a list of module names, got {value!r}')
+    return tuple(value)
 
 
 def load_train_config(path) -> TrainConfig:

@@ -42,7 +42,22 @@ def build_net(config) -> nn.Module:
             raise TrainConfigError(f'backbone {config.backbone!r} has no trunk to freeze')
         for module in trunk:
             module.requires_grad_(False)
+    for module in named_modules(net, config.freeze_modules):
+        module.requires_grad_(False)
     return net
+
+
+def named_modules(net: nn.Module, names) -> list:
+    """The submodules of `net` called `names` (dotted, e.g. `backbone.neck`)."""
+    modules = []
+    for name in names:
+        try:
+            modules.append(net.get_submodule(name))
+        except AttributeError:
+            children = ', '.join(n for n, _ in net.named_children())
+            raise TrainConfigError(f'freeze_modules: the network has no module {name!r}; '
+                                   f'its top-level modules: {children}') from None
+    return modules
 
 
 def trunk_modules(net: nn.Module) -> list:
@@ -50,9 +65,11 @@ def trunk_modules(net: nn.Module) -> list:
     return trunk_of(net)
 
 
-def frozen_modules(net: nn.Module) -> list:
-    """Modules whose parameters are all frozen (kept in eval mode: BN statistics fixed)."""
-    return [m for m in trunk_modules(net) if not any(p.requires_grad for p in m.parameters())]
+def frozen_modules(net: nn.Module, names=()) -> list:
+    """Trunk modules whose parameters are all frozen, and the `freeze_modules` named (kept in
+    eval mode: BN statistics fixed)."""
+    trunk = [m for m in trunk_modules(net) if not any(p.requires_grad for p in m.parameters())]
+    return trunk + named_modules(net, names)
 
 
 def pretrained_modules(net: nn.Module) -> list:

@@ -25,6 +25,7 @@ from siam_tracker_ros.runtime import resolve_device
 from siam_tracker_ros.training import checkpoint, distributed, logs
 from siam_tracker_ros.registry import get_entry
 from siam_tracker_ros.training.data import batch_rngs, build_mixture
+from siam_tracker_ros.training.batches import EpochBatches, worker_batches
 from siam_tracker_ros.training.models import (apply_unfreeze, build_net, frozen_modules,
                                               input_format, pretrained_modules,
                                               thawed_modules)
@@ -78,7 +79,7 @@ class Trainer:
 
     def train_mode(self) -> None:
         self.net.train()
-        fixed = frozen_modules(self.net) + self.thawed
+        fixed = frozen_modules(self.net, self.config.freeze_modules) + self.thawed
         if self.config.freeze_bn:
             fixed += pretrained_modules(self.net)
         for module in fixed:
@@ -89,6 +90,16 @@ class Trainer:
         objective from per-sample streams seeded by (seed, epoch, step, sample index)."""
         rngs = batch_rngs((self.config.seed, epoch, step), self.share)
         return self.objective.make_batch(self.mixture, rngs, self.input_format, self.device)
+
+    def batches(self, epoch: int, steps: int):
+        """The epoch's batches in step order: made here, or ahead by `data.workers`
+        processes (the same batches, `training/batches.py`)."""
+        workers = self.config.data.workers
+        if not workers:
+            return (self.make_batch(epoch, step) for step in range(steps))
+        made = EpochBatches(self.objective, self.mixture, self.skipped,
+                            (self.config.seed, epoch), self.share, self.input_format, steps)
+        return worker_batches(made, workers, self.device)
 
     def autocast(self):
         """Mixed precision per config `amp` on CUDA; nothing on the CPU."""
@@ -123,8 +134,8 @@ class Trainer:
         steps = cfg.pairs_per_epoch // cfg.batch_size
         losses = []
         bar = tqdm(range(steps), desc=f'epoch {epoch + 1}/{cfg.epochs}', disable=not self.progress)
-        for index in bar:
-            losses.append(self.step(self.make_batch(epoch, index)))
+        for index, batch in zip(bar, self.batches(epoch, steps)):
+            losses.append(self.step(batch))
             if self.world.is_main:
                 logs.append_csv(self.out / 'steps.csv', ('epoch', 'step', 'loss'),
                                 {'epoch': epoch, 'step': index, 'loss': f'{losses[-1]:.5f}'})

@@ -140,6 +140,12 @@ def test_weights_that_are_not_a_path_are_refused(weights):
         build_tracker('siamfc', weights=weights)
 
 
+@pytest.mark.parametrize('weights', ['', '  '])
+def test_empty_weights_are_refused_not_a_random_init(weights):
+    with pytest.raises(WeightsError, match='names no file; pass None'):
+        build_tracker('siamfc', weights=weights)
+
+
 def test_unknown_config_key_and_wrong_type(tmp_path):
     with pytest.raises(ConfigError, match='unknown SiamFCConfig key.*scale_nmu'):
         build_tracker('siamfc', scale_nmu=3)

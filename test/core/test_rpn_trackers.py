@@ -16,7 +16,9 @@ from siam_tracker_ros.data.augment import AugmentConfig
 from siam_tracker_ros.data.media import SkipCounter
 from siam_tracker_ros.models.dastsiam_net import DASTSiamNet
 from siam_tracker_ros.models.siamrpn_net import SiamRPNNet
-from siam_tracker_ros.models.weights import IMAGENET_INPUT, InputFormat
+from siam_tracker_ros.build import load_into
+from siam_tracker_ros.models.weights import (IMAGENET_INPUT, PACKAGE_WEIGHTS_DIR, InputFormat,
+                                             WeightsError, load_weights)
 from siam_tracker_ros.ops.rpn_losses import centerness_loss, rpn_cls_loss, rpn_reg_loss
 from siam_tracker_ros.registry import get_entry
 from siam_tracker_ros.trackers.dastsiam import DASTSiamTracker
@@ -294,3 +296,20 @@ def test_bench_takes_a_tracker_config(tmp_path):  # issue 12 speed table at sear
         flops[side] = 2.0 * tracker.frame_macs(frames[1]) / 1e9
     assert flops[287] > flops[255] * 1.2
     assert f'network FLOP per frame: {flops[287]:.1f} G' in printed
+
+
+def test_siamrpn_starts_from_siamfc_weights_of_its_backbone():
+    """The trunk and neck of a siamfc MobileNetV2 file, the RPN head at its own init; a siamfc
+    file of another backbone does not fit."""
+    entry = get_entry('siamrpn')
+    siamfc = PACKAGE_WEIGHTS_DIR / 'siamfc_mobilenetv2.pt'
+    net = build_tracker('siamrpn', backbone='mobilenetv2').net      # seeded: the same init
+    fresh = build_tracker('siamrpn', backbone='mobilenetv2').net.state_dict()
+    load_into(entry, net, siamfc)
+    source, state = load_weights(siamfc)['state_dict'], net.state_dict()
+    backbone = [k for k in state if k.startswith('backbone.')]
+    assert backbone and all(torch.equal(state[k], source[k].to(state[k].dtype)) for k in backbone)
+    assert all(torch.equal(state[k], fresh[k]) for k in state if k.startswith('rpn.'))
+    with pytest.raises(WeightsError, match='does not fit'):
+        load_into(entry, build_tracker('siamrpn', backbone='alexnet').net,
+                  PACKAGE_WEIGHTS_DIR / 'siamfc_alexnet.pt')

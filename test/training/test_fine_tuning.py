@@ -55,3 +55,32 @@ def test_bad_tracker_settings_are_config_errors(tmp_path):
             tmp_path, tracker_settings={'use_cmab': False}, **DYCONV)), progress=False)
     with pytest.raises(TrainConfigError, match='tracker_settings: expected dict'):
         load_train_config(write_train_config(tmp_path, tracker_settings='use_cbam', **DYCONV))
+
+
+SIAMRPN = {'name': 'tiny_siamrpn', 'tracker': 'siamrpn', 'backbone': 'mobilenetv2',
+           'input': 'imagenet', 'epochs': 1, 'data': {'augment': {'search_size': 255}}}
+
+
+def test_freeze_modules_keep_the_named_module_while_the_rest_trains(tmp_path):
+    write_media(tmp_path)
+    config = load_train_config(write_train_config(
+        tmp_path, freeze_modules=['backbone'], **SIAMRPN))
+    trainer = Trainer(config, tmp_path / 'run', progress=False)
+    backbone, head = trainer.net.backbone, trainer.net.rpn
+    backbone_start = {k: v.clone() for k, v in backbone.state_dict().items()}
+    head_start = {k: v.clone() for k, v in head.state_dict().items()}
+    trainer.out.mkdir(parents=True)
+    trainer.train_epoch(0)
+    assert not moved(backbone_start, backbone), 'weights and BN statistics stay as they were'
+    assert any(k.endswith('.weight') for k in moved(head_start, head)), 'the head trains'
+
+
+@pytest.mark.parametrize('names, message', [
+    ('backbone', 'expected a list of module names'),
+    ([''], 'expected a list of module names'),
+    (['backbone.nek'], "no module 'backbone.nek'.*backbone, rpn")])
+def test_bad_freeze_modules_are_config_errors(tmp_path, names, message):
+    write_media(tmp_path)
+    with pytest.raises(TrainConfigError, match=message):
+        Trainer(load_train_config(write_train_config(
+            tmp_path, freeze_modules=names, **SIAMRPN)), progress=False)
