@@ -107,6 +107,7 @@ class TrainConfig:
     label_radius: float = 16.0
     rpn_labels: str = ''           # dastsiam cls1: '' centre distance (§7) | iou (SiamRPN's, ablation)
     out_dir: str = 'runs'
+    keep_epochs: bool = False      # also export each epoch's weights (epoch_N_weights.pt)
     data: DataConfig = DataConfig()
     val: ValConfig = ValConfig()
     unfreeze: UnfreezeConfig = UnfreezeConfig()

@@ -178,14 +178,18 @@ class Trainer:
         distributed.barrier(self.world)
 
     def write_epoch(self, epoch: int, row: dict, improved: bool, loss: float, auc: float):
-        """epochs.csv, `best.pt` and `best_weights.pt` when improved, `last.pt`, the curves."""
+        """epochs.csv, `best.pt` and `best_weights.pt` when improved, `epoch_N_weights.pt`
+        with `keep_epochs`, `last.pt`, the curves."""
         cfg = self.config
         logs.append_csv(self.out / 'epochs.csv', logs.EPOCH_FIELDS, row)
+        meta = {'run': cfg.name, 'epoch': epoch + 1, 'val_auc': auc, 'train_loss': loss}
         if improved:
             checkpoint.save_checkpoint(self.out / 'best.pt', self.net, self.optimizer, epoch,
                                        self.best_auc, self.history)
-            meta = {'run': cfg.name, 'epoch': epoch + 1, 'val_auc': auc, 'train_loss': loss}
             checkpoint.export_weights(self.out / 'best_weights.pt', self.net, cfg,
+                                      self.input_format, meta)
+        if cfg.keep_epochs:
+            checkpoint.export_weights(self.out / f'epoch_{epoch + 1}_weights.pt', self.net, cfg,
                                       self.input_format, meta)
         checkpoint.save_checkpoint(self.out / 'last.pt', self.net, self.optimizer, epoch,
                                    self.best_auc, self.history)

@@ -64,12 +64,26 @@ def test_resume_continues_the_schedule(tmp_path):
         assert torch.equal(value, resumed.net.state_dict()[key]), key
     epochs = (tmp_path / 'split' / 'epochs.csv').read_text().splitlines()
     assert len(epochs) == 3 and (tmp_path / 'split' / 'loss_curve.png').is_file()
+    assert not list((tmp_path / 'split').glob('epoch_*')), 'keep_epochs is off by default'
     payload = load_weights(tmp_path / 'split' / 'best_weights.pt')
     assert payload['backbone'] == 'alexnet'
     assert all(v.dtype == torch.float16 for v in payload['state_dict'].values()
                if v.is_floating_point())
     tracker = build_tracker('siamfc', weights=tmp_path / 'split' / 'best_weights.pt')
     assert isinstance(tracker.net, SiamFCNet)   # the exported weights fit the tracker
+
+
+def test_keep_epochs_exports_every_epochs_weights(tmp_path):
+    trainer = Trainer(load_train_config(write_config(tmp_path, keep_epochs=True)),
+                      tmp_path / 'kept', progress=False)
+    trainer.run()
+    kept = [load_weights(tmp_path / 'kept' / f'epoch_{n}_weights.pt') for n in (1, 2)]
+    assert [k['meta']['epoch'] for k in kept] == [1, 2]
+    last = {k: v.half() if v.is_floating_point() else v
+            for k, v in trainer.net.state_dict().items()}
+    assert all(torch.equal(kept[1]['state_dict'][k], v) for k, v in last.items())
+    assert any(not torch.equal(kept[0]['state_dict'][k], v) for k, v in last.items())
+    build_tracker('siamfc', weights=tmp_path / 'kept' / 'epoch_1_weights.pt')
 
 
 def test_unknown_key_fails_before_training(tmp_path, capsys):
