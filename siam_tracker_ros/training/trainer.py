@@ -24,8 +24,8 @@ from siam_tracker_ros.data.media import SkipCounter
 from siam_tracker_ros.runtime import resolve_device
 from siam_tracker_ros.training import checkpoint, distributed, logs
 from siam_tracker_ros.registry import get_entry
-from siam_tracker_ros.training.data import batch_rngs, build_mixture
-from siam_tracker_ros.training.batches import EpochBatches, worker_batches
+from siam_tracker_ros.training.data import build_mixture
+from siam_tracker_ros.training.batches import EpochBatches, on_device, worker_batches
 from siam_tracker_ros.training.models import (apply_unfreeze, build_net, frozen_modules,
                                               input_format, pretrained_modules,
                                               thawed_modules)
@@ -88,8 +88,7 @@ class Trainer:
     def make_batch(self, epoch: int, step: int):
         """This process's share of the global batch of (epoch, step), built by the tracker's
         objective from per-sample streams seeded by (seed, epoch, step, sample index)."""
-        rngs = batch_rngs((self.config.seed, epoch, step), self.share)
-        return self.objective.make_batch(self.mixture, rngs, self.input_format, self.device)
+        return on_device(self.epoch_batches(epoch, step + 1)[step][0], self.device)
 
     def batches(self, epoch: int, steps: int):
         """The epoch's batches in step order: made here, or ahead by `data.workers`
@@ -97,9 +96,12 @@ class Trainer:
         workers = self.config.data.workers
         if not workers:
             return (self.make_batch(epoch, step) for step in range(steps))
-        made = EpochBatches(self.objective, self.mixture, self.skipped,
+        return worker_batches(self.epoch_batches(epoch, steps), workers, self.device)
+
+    def epoch_batches(self, epoch: int, steps: int) -> EpochBatches:
+        """The first `steps` batches of `epoch`, each made on demand on the CPU."""
+        return EpochBatches(self.objective, self.mixture, self.skipped,
                             (self.config.seed, epoch), self.share, self.input_format, steps)
-        return worker_batches(made, workers, self.device)
 
     def autocast(self):
         """Mixed precision per config `amp` on CUDA; nothing on the CPU."""
