@@ -87,7 +87,12 @@ def thawed_modules(net: nn.Module, config) -> list:
     if config.unfreeze.stages > len(trunk):
         raise TrainConfigError(f'unfreeze.stages {config.unfreeze.stages} > the '
                                f'{len(trunk)} trunk module(s) of {config.backbone!r}')
-    return trunk[-config.unfreeze.stages:]
+    thawed = trunk[-config.unfreeze.stages:]
+    frozen = {id(p) for m in named_modules(net, config.freeze_modules) for p in m.parameters()}
+    if any(id(p) in frozen for m in thawed for p in m.parameters()):
+        raise TrainConfigError('unfreeze would thaw a stage inside freeze_modules '
+                               f'{list(config.freeze_modules)}: drop one of the two')
+    return thawed
 
 
 def apply_unfreeze(modules: list, epoch: int, config) -> bool:

@@ -84,3 +84,12 @@ def test_bad_freeze_modules_are_config_errors(tmp_path, names, message):
     with pytest.raises(TrainConfigError, match=message):
         Trainer(load_train_config(write_train_config(
             tmp_path, freeze_modules=names, **SIAMRPN)), progress=False)
+
+
+def test_unfreeze_cannot_thaw_a_frozen_module(tmp_path):
+    write_media(tmp_path)
+    config = write_train_config(tmp_path, freeze_modules=['backbone'], freeze_trunk=True,
+                                unfreeze={'epoch': 1, 'stages': 1, 'lr_scale': 0.1}, **SIAMRPN)
+    with pytest.raises(TrainConfigError, match='unfreeze would thaw a stage inside '
+                                               r"freeze_modules \['backbone'\]"):
+        Trainer(load_train_config(config), progress=False)
