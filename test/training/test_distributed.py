@@ -92,9 +92,9 @@ def assert_same_training(one: dict, two: dict, start: dict) -> None:
     assert max(moved) > 1e-3
 
 
-def two_process_run(root: Path, tracker: str):
+def two_process_run(root: Path, tracker: str, **fields):
     """(config, run folder, torchrun result) of one 2-process epoch."""
-    config = write_config(root, tracker)
+    config = write_config(root, tracker, **fields)
     result = torchrun(config, root / 'two')
     assert result.returncode == 0, result.stdout + result.stderr
     return config, root / 'two', result
@@ -107,13 +107,15 @@ def siamfc_run(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def siamrpn_run(tmp_path_factory):
-    return two_process_run(tmp_path_factory.mktemp('ddp_siamrpn'), 'siamrpn')
+    """With a batch-making worker per process (`data.workers`)."""
+    return two_process_run(tmp_path_factory.mktemp('ddp_siamrpn'), 'siamrpn', data={
+        'stills': 1.0, 'augment': {'search_size': SEARCH_SIZES['siamrpn']}, 'workers': 1})
 
 
 @pytest.mark.parametrize('run_fixture', ['siamfc_run', 'siamrpn_run'])
 def test_two_processes_train_the_weights_of_one(run_fixture, request, tmp_path):
     """siamfc: balanced logistic loss and synchronised BatchNorm; siamrpn: anchor losses
-    divided by the global batch's counts."""
+    divided by the global batch's counts, batches made by a worker in each process."""
     config, run, result = request.getfixturevalue(run_fixture)
     train = load_train_config(config)
     Trainer(train, tmp_path / 'one', progress=False).run()
