@@ -37,6 +37,7 @@ prepare() {
 train() {
   export PYTHONUNBUFFERED=1
   nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+  df -h /dev/shm | tail -1    # the data workers pass batches through shared memory (~1 GB)
   python3 -m siam_tracker_ros.cli.main train --config config/train/siamfc_mobilenetv2_gpu.yaml \
     --no-progress 2>&1 | tee "$OUT/train.log" | grep -v -e Warning -e libpng -e h264
   cp runs/siamfc_mobilenetv2_gpu/epoch_*_weights.pt runs/siamfc_mobilenetv2_gpu/epochs.csv "$OUT/"

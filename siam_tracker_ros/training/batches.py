@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from siam_tracker_ros.training.data import batch_rngs
 
-BATCHES_AHEAD = 4    # per worker
+BATCHES_AHEAD = 2    # per worker (float batches pass through shared memory: /dev/shm)
 
 
 class EpochBatches(Dataset):
