@@ -4,9 +4,12 @@
 #   here:       bash benchmarks/gpu_session.sh prepare
 #               (copies five dev sequences to .device/sot, git-excluded; checks the sizes)
 #   device 1:   run(command="bash benchmarks/gpu_session.sh train", carry=[".cache/training/media"],
-#                   timeout_s=480)      -> $OUT: epoch_N_weights.pt, epochs.csv, train.log
+#                   timeout_s=360)      -> $OUT: epoch_N_weights.pt, epochs.csv, train.log
 #   device 2:   run(command="bash benchmarks/gpu_session.sh check", carry=[".device/sot"],
-#                   timeout_s=420)      -> $OUT: the logs of benchmarks/gpu_check.sh
+#                   timeout_s=360)      -> $OUT: the logs of benchmarks/gpu_check.sh
+#               (right after the first, while the machine is warm: a session has 15 min of
+#               device time, the machine's start included; the logs are written as they go,
+#               so a check cut off at its limit still returns what it measured)
 #   here:       python -m siam_tracker_ros.training.devtable --root ../shared/data/sot_val \
 #                   <files_at>/epoch_*_weights.pt     (select on sot_val; never on sot)
 #
