@@ -73,7 +73,7 @@ def _weights_file(weights, entry):
 def load_into(entry, net, weights) -> dict:
     """Load a weights file the entry accepts into `net` (e.g. to start training from it);
     returns its payload."""
-    payload = _read_weights(weights, entry)
+    payload = _read_weights(weights, entry, entry.start_sources)
     apply_state(net, loadable_state(entry, net, payload), weights)
     return payload
 
@@ -87,13 +87,16 @@ def loadable_state(entry, net, payload: dict) -> dict:
     return entry.adapt_state(net, payload['state_dict'], source)
 
 
-def _read_weights(weights, entry) -> dict:
+def _read_weights(weights, entry, also=()) -> dict:
     """The weights file's payload ({} for a random init); files made for another tracker are
-    refused unless the entry lists that tracker in `weight_sources`."""
+    refused unless the entry lists that tracker in `weight_sources` (or `also`)."""
     if not weights:
         return {}
     payload = load_weights(weights)
-    if payload.get('tracker') not in (entry.name,) + tuple(entry.weight_sources):
-        raise WeightsError(f'{weights} holds {payload.get("tracker")!r} weights, '
-                           f'not usable by {entry.name}')
-    return payload
+    source = payload.get('tracker')
+    if source in (entry.name,) + tuple(entry.weight_sources) + tuple(also):
+        return payload
+    if source in entry.start_sources:
+        raise WeightsError(f'{weights} holds {source!r} weights: they start the training of '
+                           f'{entry.name} (init_weights), they cannot track with it')
+    raise WeightsError(f'{weights} holds {source!r} weights, not usable by {entry.name}')

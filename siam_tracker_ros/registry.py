@@ -34,9 +34,12 @@ class TrackerEntry:
         objective: how a training batch is built and its loss (`training.objectives`).
         summary: one line for `siam-track list`.
         weight_sources: other trackers whose weights files this one also accepts.
+        start_sources: other trackers whose weights files only start this one's training
+            (`init_weights`), e.g. a trunk and neck without the tracker's head; tracking
+            with one is refused.
         config_file: the config YAML when it does not live in `config/` (plugins).
         adapt_state: `(net, state_dict, source)` -> the state dict to load, for a weights
-            file of `source` (one of `weight_sources`) that lacks this tracker's own
+            file of `source` (one of `weight_sources` or `start_sources`) that lacks this tracker's own
             parameters (e.g. DSiam's fusion map from SiamFC weights); None: load as it is.
             The result is still loaded strictly.
     """
@@ -48,6 +51,7 @@ class TrackerEntry:
     objective: object
     summary: str
     weight_sources: tuple = ()
+    start_sources: tuple = ()
     config_file: Optional[Path] = None
     adapt_state: Optional[Callable] = None
 

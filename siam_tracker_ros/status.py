@@ -60,17 +60,21 @@ class TargetStatus:
 
     def __init__(self, config: StatusConfig):
         self.config = config
-        self.state = IDLE
-        self._run = 0
-        self.levels = None
+        self.reset()
 
     def start(self):
         """A new target: TRACKING."""
-        self.state, self._run, self.levels = TRACKING, 0, None
+        self.state, self._run, self.levels, self._needed = TRACKING, 0, None, None
 
     def reset(self):
         """No target: IDLE."""
-        self.state, self._run, self.levels = IDLE, 0, None
+        self.state, self._run, self.levels, self._needed = IDLE, 0, None, None
+
+    def confirm(self, frames: int) -> None:
+        """The box has just jumped to a re-detected candidate: LOST until `frames`
+        consecutive frames pass, counting this one (instead of `recover_frames`)."""
+        if self.state == LOST:
+            self._run, self._needed = 0, frames
 
     def weak(self, score: float, confidence=None) -> bool:
         """Whether this frame counts towards LOST (see `StatusConfig`)."""
@@ -101,8 +105,8 @@ class TargetStatus:
         elif self.state == LOST:
             passes = not weak and score >= cfg.recover_score  # `passes`, weak known
             self._run = self._run + 1 if passes else 0
-            if self._run >= cfg.recover_frames:
-                self.state, self._run = TRACKING, 0
+            if self._run >= (self._needed or cfg.recover_frames):
+                self.state, self._run, self._needed = TRACKING, 0, None
         if self.state == TRACKING and not weak and confidence is not None:
             self._follow(confidence)
         return self.state

@@ -19,7 +19,7 @@ from siam_tracker_ros.status import StatusConfig
 
 FEATURES = tuple(f.name for f in dataclasses.fields(MapConfidence))
 RECORD_VERSION = 2           # 2: records carry the colour objectness
-REDETECT_FIELDS = ('redetect', 'redetect_tiles')
+REDETECT_FIELDS = ('redetect', 'redetect_tiles', 'redetect_confirm')
 
 
 def status_fields() -> set:

@@ -39,7 +39,8 @@ def redetect_table(job, plain: dict, command: str) -> str:
     weights = job.weights[0]
     config = build_tracker(job.tracker).config
     lines = [f'Tracker `{job.tracker}`, weights `{weights_label(weights, job.tracker)}`, the '
-             'shipped status setting; `redetect` off / on (`redetect_tiles` from the config). '
+             'shipped status setting; `redetect` off / on (`redetect_tiles`, '
+             '`redetect_confirm` from the config). '
              f'Lost: IoU < {TRUE_LOST_IOU}; recovered: lost with it off, not with it on; on a '
              'distractor: lost while the state says TRACKING.', '', HEADER, '|' + '---|' * 10]
     totals = []

@@ -41,6 +41,7 @@ class PyramidConfig(SiameseConfig):
     template_anchor: float
     redetect: bool
     redetect_tiles: int
+    redetect_confirm: int
 
     def __post_init__(self):
         super().__post_init__()
@@ -50,6 +51,8 @@ class PyramidConfig(SiameseConfig):
             raise ValueError(f'template_anchor must be in [0, 1], got {self.template_anchor}')
         if self.redetect_tiles < 1:
             raise ValueError(f'redetect_tiles must be >= 1, got {self.redetect_tiles}')
+        if self.redetect_confirm < 1:
+            raise ValueError(f'redetect_confirm must be >= 1, got {self.redetect_confirm}')
         if not 0.0 <= self.hold_score < 1.0:
             raise ValueError(f'hold_score must be in [0, 1), got {self.hold_score}')
         if self.scale_num < 1 or self.scale_num % 2 == 0:
@@ -220,8 +223,9 @@ class ScalePyramidTracker(SiameseTracker):
     def update_widened(self, decoded, image_shape) -> float:
         """The ordinary update; if its peak fails the recovery test, the best tile's peak is
         a candidate when it passes. A candidate found at the same place (within the target
-        size) on `recover_frames` consecutive frames is confirmed: the target jumps there
-        (size kept) and reports that peak's score."""
+        size) on `recover_frames` consecutive frames is taken: the target jumps there (size
+        kept) and reports that peak's score; the state stays LOST until `redetect_confirm`
+        frames from there on pass (tiles are still searched meanwhile)."""
         self.state.jumped = False
         score = self.update(decoded.local, image_shape)
         if self.status.passes(score, map_confidence(decoded.local_map, score)):
@@ -243,6 +247,7 @@ class ScalePyramidTracker(SiameseTracker):
         self.state.center = np.asarray(far.center, np.float64)
         self.move_center(far.displacement, image_shape)
         self.state.jumped, self.state.pending = True, None
+        self.status.confirm(self.config.redetect_confirm)
         return far_score
 
     def after_step(self, image, decoded) -> None:

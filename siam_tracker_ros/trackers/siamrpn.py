@@ -56,5 +56,5 @@ def siamfc_backbone_state(net, state_dict: dict, source=None) -> dict:
 register(TrackerEntry(
     name='siamrpn', tracker_class=RPNTracker, config_class=SiamRPNConfig,
     build_net=build_siamrpn_net, objective=SIAMRPN_ANCHOR_PAIRS,
-    weight_sources=('siamfc',), adapt_state=siamfc_backbone_state,
+    start_sources=('siamfc',), adapt_state=siamfc_backbone_state,
     summary='SiamRPN: AlexNet-legacy UP-channel RPN (or MobileNetV2 depthwise), 5 anchors'))

@@ -47,6 +47,30 @@ def test_redetection_finds_the_target_again_where_the_plain_tracker_stays_lost(
     assert rect_iou(np.array([box]), sequence.boxes[last:last + 1])[0] >= 0.1
 
 
+def test_a_jump_stays_lost_until_it_is_confirmed(sequences, hide_search_region):
+    """After a re-detection jump the state stays LOST until `redetect_confirm` frames pass
+    (the jump frame counts); with 1 the jump frame itself may be TRACKING."""
+    sequence = sequences['dtb70_Surfing06']
+    for confirm in (1, 3):
+        tracker = build_tracker('siamfc', weights='default', redetect=True,
+                                redetect_confirm=confirm)
+        tracker.init(load_frame(sequence.frames[0]), tuple(sequence.boxes[0]))
+        hidden = range(6, 6 + tracker.config.lost_frames + 10)
+        states, jumps = [], []
+        for index in range(1, hidden.stop + 20):
+            frame = load_frame(sequence.frames[index])
+            if index in hidden:
+                frame = hide_search_region(frame, tracker.state.center, 1.5 * tracker.state.s_x)
+            states.append(tracker.track(frame).state)
+            if tracker.state.jumped:
+                jumps.append(len(states) - 1)
+        assert jumps and states[-1] == TRACKING, confirm
+        after = [states[j:j + confirm - 1] for j in jumps]
+        assert all(set(s) <= {LOST} for s in after), (confirm, states, jumps)
+        if confirm == 1:
+            assert any(states[j] == TRACKING for j in jumps)
+
+
 def test_redetection_changes_nothing_while_tracking(sequences):
     """On a clip the tracker never loses, redetect on and off give the same boxes."""
     sequence = sequences['otb_Bird2']

@@ -313,3 +313,5 @@ def test_siamrpn_starts_from_siamfc_weights_of_its_backbone():
     with pytest.raises(WeightsError, match='does not fit'):
         load_into(entry, build_tracker('siamrpn', backbone='alexnet').net,
                   PACKAGE_WEIGHTS_DIR / 'siamfc_alexnet.pt')
+    with pytest.raises(WeightsError, match='start the training of siamrpn'):
+        build_tracker('siamrpn', weights=siamfc)      # its head would be untrained

@@ -22,6 +22,21 @@ def test_hysteresis():
     assert states == [TRACKING] * 5 + [LOST, LOST, LOST, TRACKING]
 
 
+def test_a_confirmed_jump_needs_its_own_count_of_passing_frames():
+    """`confirm(3)` while LOST: TRACKING after three passing frames, not `recover_frames`
+    (2); a weak frame restarts the count; the next recovery needs `recover_frames` again."""
+    status = TargetStatus(status_config())
+    status.start()
+    assert [status.update(0.1) for _ in range(3)][-1] == LOST
+    status.confirm(3)
+    assert [status.update(s) for s in (0.9, 0.9, 0.1, 0.9, 0.9, 0.9)] == \
+        [LOST] * 5 + [TRACKING]
+    assert [status.update(s) for s in (0.1, 0.1, 0.1, 0.9, 0.9)] == \
+        [TRACKING, TRACKING, LOST, LOST, TRACKING]
+    status.confirm(3)            # while TRACKING it changes nothing
+    assert status.update(0.9) == TRACKING
+
+
 def test_confidence_rule_goes_lost_on_a_flat_map_and_back_on_a_sharp_one():
     """APCE below lost_apce × its running level makes a frame weak even at a high score; the
     level follows only TRACKING frames that were not weak, so it is not dragged down."""
