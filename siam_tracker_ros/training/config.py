@@ -15,7 +15,7 @@ from siam_tracker_ros.data.synthetic import SceneConfig
 DATASET_LAYOUTS = ('got10k', 'lasot', 'otb', 'ilsvrc_vid')
 INPUTS = ('raw', 'imagenet', 'caffe')   # pixel formats: training/models.py INPUT_FORMATS
 AMP_MODES = ('bf16', 'fp16', 'none')    # CUDA autocast dtype (fp16 with a GradScaler)
-RPN_LABELS = ('', 'iou')                # '' = the tracker's own; iou: dastsiam's labels ablation
+RPN_LABELS = ('', 'iou', 'centre')      # '' = the tracker's own; the other: the labels ablation
 
 
 class TrainConfigError(ValueError):
@@ -105,7 +105,7 @@ class TrainConfig:
     grad_clip: float = 10.0
     balanced_loss: bool = True
     label_radius: float = 16.0
-    rpn_labels: str = ''           # dastsiam cls1: '' centre distance (§7) | iou (SiamRPN's, ablation)
+    rpn_labels: str = ''           # RPN family: '' its own | iou (§6) | centre (§7 centre distance)
     out_dir: str = 'runs'
     keep_epochs: bool = False      # also export each epoch's weights (epoch_N_weights.pt)
     data: DataConfig = DataConfig()

@@ -70,12 +70,16 @@ def batch_divisors(labels: torch.Tensor, positive: torch.Tensor):
 
 
 def siamrpn_pair_loss(net, batch, train) -> torch.Tensor:
-    """L = L_cls + 1.2·L_reg on IoU anchor labels (16 positives, 64 labelled; §6)."""
+    """L = L_cls + 1.2·L_reg on IoU anchor labels (16 positives, 64 labelled; §6), or with
+    `rpn_labels: centre` on §7's centre-distance labels (every anchor of the cells within two
+    cells of the target's centre positive, all others negative; the labels ablation)."""
     z, x, targets, negative, seeds = batch
     cls, reg = net(z, x)
     anchors = search_anchors(train, cls.size(-1), x.size(-1), net.stride)
     labels = [negative_pair_targets(gt, anchors, x.size(-1), np.random.default_rng(seed),
                                     stride=net.stride) if neg
+              else dastsiam_targets(gt, anchors, x.size(-1), net.stride)
+              if train.rpn_labels == 'centre'
               else siamrpn_targets(gt, anchors, np.random.default_rng(seed))
               for gt, neg, seed in zip(targets, negative, seeds)]
     labels, deltas, positive = stacked(labels, cls.device)

@@ -19,7 +19,9 @@ from siam_tracker_ros.models.siamrpn_net import SiamRPNNet
 from siam_tracker_ros.build import load_into
 from siam_tracker_ros.models.weights import (IMAGENET_INPUT, PACKAGE_WEIGHTS_DIR, InputFormat,
                                              WeightsError, load_weights)
-from siam_tracker_ros.ops.rpn_losses import centerness_loss, rpn_cls_loss, rpn_reg_loss
+from siam_tracker_ros.ops.rpn_labels import dastsiam_targets
+from siam_tracker_ros.ops.rpn_losses import (centerness_loss, rpn_cls_loss, rpn_reg_loss,
+                                             siamrpn_loss)
 from siam_tracker_ros.registry import get_entry
 from siam_tracker_ros.trackers.dastsiam import DASTSiamTracker
 from siam_tracker_ros.trackers.rpn import RPNTracker
@@ -27,7 +29,8 @@ from siam_tracker_ros.training.config import (DataConfig, TrainConfig, TrainConf
                                              load_train_config)
 from siam_tracker_ros.training.data import batch_rngs, build_mixture
 from siam_tracker_ros.training.models import INPUT_FORMATS, build_net
-from siam_tracker_ros.training.rpn_objectives import dastsiam_batch_targets
+from siam_tracker_ros.training.rpn_objectives import (dastsiam_batch_targets, search_anchors,
+                                                      stacked)
 from siam_tracker_ros.training.trainer import Trainer
 
 from tiny_data import siam_track, write_media, write_train_config
@@ -227,7 +230,30 @@ def test_dastsiam_iou_labels_ablation_changes_only_cls1_labels(tmp_path):  # iss
     with torch.no_grad():
         assert math.isfinite(float(get_entry('dastsiam').objective.loss(net, batch, iou)))
     with pytest.raises(TrainConfigError, match='rpn_labels'):
-        TrainConfig(name='dast', tracker='dastsiam', rpn_labels='centre')
+        TrainConfig(name='dast', tracker='dastsiam', rpn_labels='gaussian')
+
+
+def test_siamrpn_centre_labels_ablation_trains_on_dastsiam_labels(tmp_path):
+    """`rpn_labels: centre` gives siamrpn §7's labels: the loss is siamrpn's loss on
+    `dastsiam_targets` for every anchor (no ignore band), not on the IoU labels."""
+    torch.manual_seed(0)
+    iou = TrainConfig(name='rpn', tracker='siamrpn', device='cpu')
+    centre = dataclasses.replace(iou, rpn_labels='centre')
+    net = build_net(iou).eval()
+    objective = get_entry('siamrpn').objective
+    batch = objective.make_batch(tiny_mixture(tmp_path, 255), batch_rngs((0,), range(2)),
+                                 InputFormat(), torch.device('cpu'))
+    z, x, targets, negative, _ = batch
+    assert not any(negative)
+    with torch.no_grad():
+        cls, reg = net(z, x)
+        anchors = search_anchors(iou, cls.size(-1), x.size(-1), net.stride)
+        labels, deltas, positive = stacked(
+            [dastsiam_targets(gt, anchors, x.size(-1), net.stride) for gt in targets], 'cpu')
+        expected = siamrpn_loss(cls, reg, labels, deltas, positive)
+        assert set(labels.unique().tolist()) == {0, 1} and int(positive.sum()) >= 5
+        torch.testing.assert_close(objective.loss(net, batch, centre), expected)
+        assert abs(float(objective.loss(net, batch, iou)) - float(expected)) > 1e-3
 
 
 def test_siamrpn_loss_falls_on_a_fixed_batch(tmp_path):  # issue 12: training smoke test
