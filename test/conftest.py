@@ -1,5 +1,6 @@
 """Shared fixtures: the repository root, the real dev sequences in ../shared/data/sot, and a
 way to hide a target in a real frame."""
+import signal
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,11 @@ def hide_search_region():
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'cuda: needs a CUDA device; deselected where none exists')
+    # A shell starts background jobs (`cmd &`, nohup) with SIGINT ignored, and children keep
+    # that: the Ctrl-C tests would then see processes that cannot be interrupted. A handler
+    # here (not SIG_IGN) gives every child the default again at exec.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -28,8 +28,8 @@ def status_fields() -> set:
 
 
 def run_fingerprint(tracker) -> str:
-    """A short hash of what decides the boxes: tracker, weights file and config (without the
-    status fields unless re-detection is on: then the status moves the box too)."""
+    """A short hash of what decides the boxes: tracker, weights file (its bytes) and config
+    (without the status fields unless re-detection is on: then the status moves the box too)."""
     config = dataclasses.asdict(tracker.config)
     if not config.get('redetect'):
         unused = status_fields() | set(REDETECT_FIELDS)
@@ -37,9 +37,18 @@ def run_fingerprint(tracker) -> str:
     weights = Path(tracker.weights_path) if tracker.weights_path else None
     text = json.dumps([RECORD_VERSION, tracker.name, config,
                        weights.name if weights else None,
-                       weights.stat().st_size if weights else None], sort_keys=True,
+                       file_digest(weights) if weights else None], sort_keys=True,
                       default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def file_digest(path) -> str:
+    """SHA-1 of a file's bytes: retrained weights of the same name and size are another run."""
+    digest = hashlib.sha1()
+    with open(path, 'rb') as stream:
+        for block in iter(lambda: stream.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def record_sequence(tracker, sequence) -> dict:

@@ -8,6 +8,9 @@ from siam_tracker_ros import build_tracker
 from siam_tracker_ros.cli.main import main
 from siam_tracker_ros.evaluation.lost_calibration import (episodes, replay, score_states,
                                                           separation)
+from siam_tracker_ros.evaluation.lost_records import run_fingerprint
+from siam_tracker_ros.models.weights import (PACKAGE_WEIGHTS_DIR, InputFormat, load_weights,
+                                             save_weights)
 from siam_tracker_ros.status import LOST, TRACKING
 
 CLIPS = ('sot/otb_Crossing', 'sot_val/otb_Skiing')   # Skiing: a small skier in snow
@@ -100,3 +103,17 @@ def test_calibrate_lost_refuses_a_doc_without_the_block(sot_dir, tmp_path, capsy
     assert main(args) == 2
     assert 'lost-calibration:begin' in capsys.readouterr().err
     assert doc.read_text() == '# no block\n'
+
+
+def test_retrained_weights_of_the_same_name_and_size_get_their_own_records(tmp_path):
+    """The record cache is keyed by the weights file's bytes, not its name and size."""
+    payload = load_weights(PACKAGE_WEIGHTS_DIR / 'siamfc_mobilenetv2.pt')
+    files = []
+    for run, scale in (('a', 1.0), ('b', 0.5)):
+        state = {k: v * scale if k.endswith('neck.0.weight') else v
+                 for k, v in payload['state_dict'].items()}
+        files.append(save_weights(tmp_path / run / 'siamfc_mobilenetv2.pt', state, 'siamfc',
+                                  payload['backbone'], InputFormat.from_dict(payload['input'])))
+    assert files[0].stat().st_size == files[1].stat().st_size
+    prints = {run_fingerprint(build_tracker('siamfc', weights=f)) for f in files}
+    assert len(prints) == 2
