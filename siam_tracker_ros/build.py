@@ -73,7 +73,7 @@ def _weights_file(weights, entry):
 def load_into(entry, net, weights) -> dict:
     """Load a weights file the entry accepts into `net` (e.g. to start training from it);
     returns its payload."""
-    payload = _read_weights(weights, entry, entry.start_sources)
+    payload = _read_weights(weights, entry, training=True)
     apply_state(net, loadable_state(entry, net, payload), weights)
     return payload
 
@@ -87,14 +87,16 @@ def loadable_state(entry, net, payload: dict) -> dict:
     return entry.adapt_state(net, payload['state_dict'], source)
 
 
-def _read_weights(weights, entry, also=()) -> dict:
+def _read_weights(weights, entry, training=False) -> dict:
     """The weights file's payload ({} for a random init); files made for another tracker are
-    refused unless the entry lists that tracker in `weight_sources` (or `also`)."""
+    refused unless the entry lists that tracker in `weight_sources` (or, to start training,
+    in `start_sources`)."""
     if not weights:
         return {}
     payload = load_weights(weights)
     source = payload.get('tracker')
-    if source in (entry.name,) + tuple(entry.weight_sources) + tuple(also):
+    starts = entry.start_sources if training else ()
+    if source in (entry.name, *entry.weight_sources, *starts):
         return payload
     if source in entry.start_sources:
         raise WeightsError(f'{weights} holds {source!r} weights: they start the training of '

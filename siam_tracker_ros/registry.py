@@ -39,8 +39,9 @@ class TrackerEntry:
             with one is refused.
         config_file: the config YAML when it does not live in `config/` (plugins).
         adapt_state: `(net, state_dict, source)` -> the state dict to load, for a weights
-            file of `source` (one of `weight_sources` or `start_sources`) that lacks this tracker's own
-            parameters (e.g. DSiam's fusion map from SiamFC weights); None: load as it is.
+            file of `source` (one of `weight_sources` or `start_sources`) that lacks this
+            tracker's own parameters (e.g. DSiam's fusion map from SiamFC weights); None: load
+            as it is.
             The result is still loaded strictly.
     """
 

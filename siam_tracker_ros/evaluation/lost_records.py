@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from siam_tracker_ros.evaluation.metrics import rect_iou
+from siam_tracker_ros.evaluation.results import weights_identity
 from siam_tracker_ros.evaluation.runner import load_frame
 from siam_tracker_ros.ops.confidence import MapConfidence
 from siam_tracker_ros.status import StatusConfig
@@ -34,21 +35,9 @@ def run_fingerprint(tracker) -> str:
     if not config.get('redetect'):
         unused = status_fields() | set(REDETECT_FIELDS)
         config = {k: v for k, v in config.items() if k not in unused}
-    weights = Path(tracker.weights_path) if tracker.weights_path else None
     text = json.dumps([RECORD_VERSION, tracker.name, config,
-                       weights.name if weights else None,
-                       file_digest(weights) if weights else None], sort_keys=True,
-                      default=str)
+                       weights_identity(tracker.weights_path)], sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:12]
-
-
-def file_digest(path) -> str:
-    """SHA-1 of a file's bytes: retrained weights of the same name and size are another run."""
-    digest = hashlib.sha1()
-    with open(path, 'rb') as stream:
-        for block in iter(lambda: stream.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def record_sequence(tracker, sequence) -> dict:
