@@ -10,10 +10,11 @@ import torch
 from siam_tracker_ros.models.dastsiam_net import TRUNKS, DASTSiamNet, build_dastsiam
 from siam_tracker_ros.models.pretrained_backbones import MOBILENETV2_FILE
 from siam_tracker_ros.registry import TrackerEntry, register
-from siam_tracker_ros.trackers.rpn import (RPNConfig, RPNState, RPNTracker, all_finite,
-                                           cell_map)
-from siam_tracker_ros.trackers.rpn_decoder import (DastConfidence, RpnDecoded,
-                                                   dastsiam_confidence, dastsiam_probabilities)
+from siam_tracker_ros.trackers import rpn_device_decoder as device_decoder
+from siam_tracker_ros.trackers.rpn import (RPNConfig, RPNState, RPNTracker,
+                                           siamfc_backbone_state)
+from siam_tracker_ros.trackers.rpn_decoder import (DastConfidence, RpnDecoded, dastsiam_gate,
+                                                   dastsiam_probabilities)
 from siam_tracker_ros.training.rpn_objectives import DASTSIAM_TRIPLETS
 
 RESNET50_FILE = 'resnet50.pth'   # torchvision layout, in the training cache's weights/
@@ -87,18 +88,20 @@ class DASTSiamTracker(RPNTracker):
         st = self.state
         st.first = self.embed(self.exemplar_crop(image, st.center, st.size, st.pad_color))
 
-    def decode(self, maps: tuple):
-        if not all_finite(maps):
-            return None
+    def probabilities(self, maps: tuple) -> list:
+        """[p = (p₁ + p₂)/2, p₁, p₂] (§7 Inference step 2)."""
         p1, p2 = dastsiam_probabilities(maps[0], maps[1])
-        step = self.choose((p1 + p2) / 2, self.box_deltas(maps))
-        return DastDecoded(step, dastsiam_confidence(p1, p2, step.best,
-                                                     self.config.update_threshold))
+        return [(p1 + p2) / 2, p1, p2]
 
-    def decoded_map(self, maps: tuple, decoded: DastDecoded) -> np.ndarray:
-        """r×r map of each cell's best anchor (p₁ + p₂)/2, the probability decoded."""
-        p1, p2 = dastsiam_probabilities(maps[0], maps[1])
-        return cell_map((p1 + p2) / 2, self.config.num_anchors)
+    def device_probabilities(self, maps: tuple) -> list:
+        p1 = device_decoder.foreground_probability(maps[0])
+        p2 = device_decoder.logistic(maps[1])
+        return [(p1 + p2) / 2, p1, p2]
+
+    def decoded(self, step: RpnDecoded, at_best: tuple) -> DastDecoded:
+        """The step and the gate on c = p₁[best] + p₂[best]."""
+        return DastDecoded(step, dastsiam_gate(at_best[1], at_best[2],
+                                               self.config.update_threshold))
 
     def update(self, decoded: DastDecoded, image_shape) -> float:
         """The §1.5 update; the score p[best] = (p₁[best] + p₂[best])/2 = c/2 (§7)."""
@@ -124,4 +127,5 @@ class DASTSiamTracker(RPNTracker):
 register(TrackerEntry(
     name='dastsiam', tracker_class=DASTSiamTracker, config_class=DASTSiamConfig,
     build_net=build_dastsiam_net, objective=DASTSIAM_TRIPLETS,
+    start_sources=('siamfc',), adapt_state=siamfc_backbone_state,
     summary='DASTSiam: ResNet-50 RPN, ST template fusion, DA search decoder, gated update'))

@@ -100,7 +100,6 @@ class ScalePyramidTracker(SiameseTracker):
             raise ValueError(f'redetect is not available for {type(self).__name__}')
         self.factors = scale_factors(config.scale_num, config.scale_step)
         self._window = None
-        self._constants = {}
 
     def start_state(self, center, size, pad_color, kernel) -> PyramidState:
         cfg = self.config
@@ -197,15 +196,6 @@ class ScalePyramidTracker(SiameseTracker):
         """The scale penalty of each of the `decision_maps` (pair-major)."""
         pairs = len(self.pair_geometry()[0])
         return pair_penalties(len(self.factors), pairs, self.config.scale_penalty)
-
-    def device_constant(self, name: str, values: np.ndarray) -> torch.Tensor:
-        """`values` as a float32 tensor on the device, uploaded once per (name, shape): the
-        window and the penalties are fixed by their shape and the config."""
-        key = (name, values.shape)
-        if key not in self._constants:
-            self._constants[key] = torch.as_tensor(values, dtype=torch.float32,
-                                                   device=self.device)
-        return self._constants[key]
 
     def update(self, decoded: Decoded, image_shape) -> float:
         """Move, rescale by the damped factor of the chosen scale; score = sigmoid(raw peak).

@@ -12,9 +12,10 @@ import torch
 
 from siam_tracker_ros.ops.anchors import anchor_grid, anchor_sizes
 from siam_tracker_ros.ops.crop import template_side
-from siam_tracker_ros.trackers.rpn_decoder import (RpnDecoded, anchor_window, clip_target,
-                                                   decode, deltas_from_map,
+from siam_tracker_ros.trackers.rpn_decoder import (RpnDecoded, anchor_window, chosen_step,
+                                                   clip_target, decode, deltas_from_map,
                                                    foreground_probability)
+from siam_tracker_ros.trackers import rpn_device_decoder as device_decoder
 from siam_tracker_ros.trackers.siamese import SiameseConfig, SiameseTracker, TargetState
 
 
@@ -27,6 +28,27 @@ def cell_map(probabilities: np.ndarray, num_anchors: int) -> np.ndarray:
     """r×r max over the k anchors of (k·r²,) flat probabilities (order a·r² + i·r + j)."""
     side = int(math.isqrt(len(probabilities) // num_anchors))
     return np.asarray(probabilities).reshape(num_anchors, side, side).max(axis=0)
+
+
+@dataclass(frozen=True)
+class CellMap:
+    """What the device step brings back of an RPN frame's maps: the r×r map of each cell's
+    best anchor p, for the confidence features (`decoded_map`)."""
+
+    cells: np.ndarray
+
+
+@dataclass(frozen=True)
+class DeviceChoice:
+    """The §1.5 choice made on the device: whether the maps were finite, the anchor's flat
+    index, its decoded (cx, cy, w, h) in crop pixels, its penalty and the family's
+    `probabilities` there (p first)."""
+
+    finite: bool
+    best: int
+    crop_box: np.ndarray
+    penalty: float
+    at_best: tuple
 
 
 @dataclass(frozen=True)
@@ -104,25 +126,71 @@ class RPNTracker(SiameseTracker):
     def to_maps(self, outputs) -> tuple:
         """The head's maps of the one crop as float32 numpy arrays (C×r×r each), in one
         transfer."""
-        return self.fetch(outputs)[0]
-
-    def pack(self, outputs) -> torch.Tensor:
-        """The maps of the one crop, flat (the §1.5 decision runs on the host: k·r² anchors)."""
         with torch.inference_mode():
-            return torch.cat([m[0].float().flatten() for m in outputs])
-
-    def unpack(self, flat: np.ndarray, outputs) -> tuple:
-        """(the C×r×r maps, no decision)."""
+            flat = torch.cat([m[0].float().flatten() for m in outputs]).cpu().numpy()
         shapes = [tuple(m.shape[1:]) for m in outputs]
         ends = np.cumsum([math.prod(shape) for shape in shapes])
         return tuple(flat[end - math.prod(shape):end].reshape(shape)
-                     for shape, end in zip(shapes, ends)), None
+                     for shape, end in zip(shapes, ends))
+
+    def pack(self, outputs) -> torch.Tensor:
+        """The §1.5 choice made on the device (`rpn_device_decoder.choose_anchor`), as float64:
+        whether every map is finite, the chosen anchor (index, crop box, penalty), the
+        `probabilities` at it, then the r×r cell map."""
+        cfg, st = self.config, self.state
+        with torch.inference_mode():
+            maps = tuple(m[0] for m in outputs)
+            probabilities = self.device_probabilities(maps)
+            anchors, window = self.anchors(maps[0].shape[-1])
+            choice = device_decoder.choose_anchor(
+                probabilities[0], device_decoder.box_deltas(maps[-1], cfg.max_size_delta),
+                self.device_constant('anchors', anchors, torch.float64),
+                self.device_constant('window', window, torch.float64), st.size, st.scale_z,
+                penalty_k=cfg.penalty_k, window_influence=cfg.window_influence)
+            best = choice[:1].long()
+            finite = torch.stack([torch.isfinite(m).all() for m in maps]).all()
+            cells = probabilities[0].reshape(cfg.num_anchors, -1).amax(dim=0)
+            return torch.cat([finite.double().view(1), choice,
+                              torch.cat([p.index_select(0, best) for p in probabilities]),
+                              cells])
+
+    def unpack(self, flat: np.ndarray, outputs) -> tuple:
+        """(`CellMap`, the device's `DeviceChoice`) from `pack`'s values."""
+        side = outputs[0].shape[-1]
+        cells = flat[len(flat) - side * side:].reshape(side, side)
+        choice = DeviceChoice(bool(flat[0]), int(flat[1]), flat[2:6], float(flat[6]),
+                              tuple(float(v) for v in flat[7:len(flat) - side * side]))
+        return CellMap(cells), choice
+
+    def decode_decided(self, maps, decided: 'DeviceChoice'):
+        """The frame decoded from the device's choice; None when a map held NaN or inf."""
+        if not decided.finite:
+            return None
+        st = self.state
+        step = chosen_step(decided.best, decided.crop_box, decided.at_best[0],
+                           decided.penalty, st.size, st.scale_z, self.config.lr)
+        return self.decoded(step, decided.at_best)
 
     def decode(self, maps: tuple):
         """The §1.5 choice on the maps; None when a map holds NaN or inf."""
         if not all_finite(maps):
             return None
-        return self.choose(foreground_probability(maps[0]), self.box_deltas(maps))
+        probabilities = self.probabilities(maps)
+        step = self.choose(probabilities[0], self.box_deltas(maps))
+        return self.decoded(step, tuple(float(p[step.best]) for p in probabilities))
+
+    def probabilities(self, maps: tuple) -> list:
+        """(k·r²,) arrays: the probability p the decoder chooses on, then any other the family
+        needs at the chosen anchor (siamrpn: the cls map's foreground probability alone)."""
+        return [foreground_probability(maps[0])]
+
+    def device_probabilities(self, maps: tuple) -> list:
+        """`probabilities` as float64 tensors on the device, from the maps of one crop."""
+        return [device_decoder.foreground_probability(maps[0])]
+
+    def decoded(self, step: RpnDecoded, at_best: tuple):
+        """The family's decoded frame from the §1.5 step and `probabilities` at its anchor."""
+        return step
 
     def box_deltas(self, maps: tuple) -> np.ndarray:
         """(k·r², 4) deltas from the last map, dw and dh clamped to ±max_size_delta."""
@@ -147,9 +215,12 @@ class RPNTracker(SiameseTracker):
             self._grid[side] = (grid, anchor_window(side, len(self.sizes)))
         return self._grid[side]
 
-    def decoded_map(self, maps: tuple, decoded) -> np.ndarray:
-        """r×r map of each cell's best anchor foreground probability."""
-        return cell_map(foreground_probability(maps[0]), self.config.num_anchors)
+    def decoded_map(self, maps, decoded) -> np.ndarray:
+        """r×r map of each cell's best anchor p (the probability decoded); the device step
+        brought it back as a `CellMap`."""
+        if isinstance(maps, CellMap):
+            return maps.cells
+        return cell_map(self.probabilities(maps)[0], self.config.num_anchors)
 
     def update(self, decoded: RpnDecoded, image_shape) -> float:
         """Move the centre, take the blended size, clip (§1.5 steps 5–6); score = p[best]."""
@@ -158,3 +229,12 @@ class RPNTracker(SiameseTracker):
         center, size = clip_target(center, decoded.size, image_shape[1], image_shape[0])
         st.center, st.size = np.array(center), np.array(size)
         return decoded.score
+
+
+def siamfc_backbone_state(net, state_dict: dict, source=None) -> dict:
+    """The state dict that starts an RPN-family network from a siamfc file of the same
+    backbone: its trunk and neck (`backbone.*`), everything else at its own initialisation;
+    siamfc's adjust bias has no place here. A file of another backbone does not fit (the
+    loader says which keys)."""
+    return {**net.state_dict(),
+            **{k: v for k, v in state_dict.items() if k.startswith('backbone.')}}

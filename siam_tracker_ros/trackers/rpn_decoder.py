@@ -103,11 +103,20 @@ def decode(probabilities, deltas, anchors, window, size, scale_z: float, *, pena
     penalty = size_penalty(boxes, size, scale_z, penalty_k)
     pscore = (1 - window_influence) * penalty * p + window_influence * window
     best = int(np.argmax(pscore))
-    box = boxes[best] / scale_z
-    rate = penalty[best] * p[best] * lr
+    return chosen_step(best, boxes[best], float(p[best]), float(penalty[best]), size, scale_z,
+                       lr)
+
+
+def chosen_step(best: int, crop_box, score: float, penalty: float, size, scale_z: float,
+                lr: float) -> RpnDecoded:
+    """Step 5 and 7 for the chosen anchor (index `best`, its decoded (cx, cy, w, h) in crop
+    pixels, p and penalty there): the centre step and the size blended at rate
+    penalty·p·lr. Shared by `decode` and the device step (`rpn_device_decoder`)."""
+    box = np.asarray(crop_box, np.float64) / scale_z
+    rate = penalty * score * lr
     new_size = tuple(float((1 - rate) * s + rate * b) for s, b in zip(size, box[2:]))
-    return RpnDecoded((float(box[0]), float(box[1])), new_size, float(p[best]), best,
-                      float(penalty[best]))
+    return RpnDecoded((float(box[0]), float(box[1])), new_size, float(score), int(best),
+                      float(penalty))
 
 
 def clip_target(center, size, image_width: int, image_height: int):
@@ -130,5 +139,11 @@ def dastsiam_probabilities(cls1_map, cls2_map):
 def dastsiam_confidence(p1, p2, best: int,
                         threshold: float = DASTSIAM_UPDATE_THRESHOLD) -> DastConfidence:
     """c = p₁[best] + p₂[best]; score c/2; update the template iff c > threshold (§7)."""
-    confidence = float(p1[best]) + float(p2[best])
+    return dastsiam_gate(float(p1[best]), float(p2[best]), threshold)
+
+
+def dastsiam_gate(p1: float, p2: float,
+                  threshold: float = DASTSIAM_UPDATE_THRESHOLD) -> DastConfidence:
+    """`dastsiam_confidence` from p₁ and p₂ at the chosen anchor."""
+    confidence = p1 + p2
     return DastConfidence(confidence, confidence / 2, confidence > threshold)

@@ -153,6 +153,7 @@ class SiameseTracker(Tracker):
         self.state = None
         self.last_timing = {}
         self._runner, self._runner_key = None, None
+        self._constants = {}
 
     @property
     def device(self):
@@ -302,6 +303,15 @@ class SiameseTracker(Tracker):
         """`fetch`'s (maps, decision) from `pack`'s values on the host; `outputs` gives the
         shapes."""
         raise NotImplementedError
+
+    def device_constant(self, name: str, values: np.ndarray,
+                        dtype=torch.float32) -> torch.Tensor:
+        """`values` as a tensor on the device, uploaded once per (name, shape, dtype): the
+        decoders' windows, penalties and anchors are fixed by their shape and the config."""
+        key = (name, values.shape, dtype)
+        if key not in self._constants:
+            self._constants[key] = torch.as_tensor(values, dtype=dtype, device=self.device)
+        return self._constants[key]
 
     def decode_decided(self, maps, decided):
         """What the maps say, given the decision `fetch` made on the device."""

@@ -7,7 +7,7 @@ from siam_tracker_ros.models.pretrained_backbones import MOBILENETV2_FILE
 from siam_tracker_ros.models.siamrpn_net import (SiamRPNNet, build_siamrpn_alexnet,
                                                  build_siamrpn_mobilenetv2)
 from siam_tracker_ros.registry import TrackerEntry, register
-from siam_tracker_ros.trackers.rpn import RPNConfig, RPNTracker
+from siam_tracker_ros.trackers.rpn import RPNConfig, RPNTracker, siamfc_backbone_state
 from siam_tracker_ros.training.rpn_objectives import SIAMRPN_ANCHOR_PAIRS
 
 BACKBONES = ('alexnet', 'mobilenetv2')
@@ -43,14 +43,6 @@ def build_siamrpn_net(config, backbone=None, pretrained_dir=None) -> SiamRPNNet:
                                     '(run scripts/fetch_training_data.sh)')
         return build_siamrpn_mobilenetv2(pretrained=weights is not None, weights_path=weights)
     raise ValueError(f'unknown siamrpn backbone {name!r}; known: {", ".join(BACKBONES)}')
-
-
-def siamfc_backbone_state(net, state_dict: dict, source=None) -> dict:
-    """The state dict that starts siamrpn from a siamfc file of the same backbone: its trunk
-    and neck (`backbone.*`), the RPN head at its own initialisation; siamfc's adjust bias has
-    no place here. A file of another backbone does not fit (the loader says which keys)."""
-    return {**net.state_dict(),
-            **{k: v for k, v in state_dict.items() if k.startswith('backbone.')}}
 
 
 register(TrackerEntry(

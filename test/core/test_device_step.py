@@ -65,6 +65,52 @@ def test_device_decision_equals_the_numpy_decision_on_real_maps(clips, repo_root
             tracker.track(frame)
 
 
+@pytest.mark.parametrize('name, weights', [('siamrpn', 'default'), ('dastsiam', None)])
+def test_rpn_device_choice_equals_the_numpy_choice_on_real_maps(clips, name, weights):
+    """Same maps in: the same anchor, step, size, score and cell map (dastsiam: also its
+    gate), from float64 on both sides; the transfer is 7 + m + r² numbers, not the maps."""
+    for frames, box in clips[:2]:
+        tracker = host_tracker(name, weights)
+        tracker.init(frames[0], box)
+        for frame in frames[1:]:
+            outputs = tracker.network_maps(tracker.search_crops(frame))
+            maps = tracker.to_maps(outputs)
+            host = tracker.decode(maps)
+            flat = tracker.pack(outputs).numpy()
+            cells, choice = tracker.unpack(flat, outputs)
+            device = tracker.decode_decided(cells, choice)
+            side = maps[0].shape[-1]
+            assert len(flat) == 7 + len(choice.at_best) + side * side
+            host_step = getattr(host, 'step', host)
+            device_step = getattr(device, 'step', device)
+            assert device_step.best == host_step.best
+            np.testing.assert_allclose(device_step.displacement, host_step.displacement,
+                                       rtol=0, atol=1e-9)
+            np.testing.assert_allclose(device_step.size, host_step.size, rtol=0, atol=1e-9)
+            assert device_step.score == pytest.approx(host_step.score, abs=1e-12)
+            np.testing.assert_allclose(tracker.decoded_map(cells, device),
+                                       tracker.decoded_map(maps, host), rtol=0, atol=1e-12)
+            if name == 'dastsiam':
+                assert device.confidence.update == host.confidence.update
+                assert device.confidence.confidence == pytest.approx(
+                    host.confidence.confidence, abs=1e-12)
+            tracker.track(frame)
+
+
+def test_rpn_device_step_gives_no_box_for_nan_maps(clips):
+    """A NaN in the maps: the device choice says so and the step leaves the target where it
+    was, as the host decoder does."""
+    frames, box = clips[0]
+    tracker = host_tracker('siamrpn')
+    tracker.init(frames[0], box)
+    outputs = tracker.network_maps(tracker.search_crops(frames[1]))
+    outputs = (outputs[0], outputs[1].clone().index_fill_(1, torch.tensor([3]), float('nan')))
+    cells, choice = tracker.unpack(tracker.pack(outputs).numpy(), outputs)
+    assert not choice.finite
+    assert tracker.decode_decided(cells, choice) is None
+    assert tracker.decode(tracker.to_maps(outputs)) is None
+
+
 def test_the_three_size_decision_runs_on_the_device(clips):
     """siam_gam's multi-size test: (pair, scale) maps of three crop sizes decided on the
     device equal the NumPy decision."""
@@ -135,6 +181,24 @@ def test_device_step_tracks_with_one_transfer_per_frame(clips, monkeypatch):
     for frame in frames[1:4]:
         tracker.track(frame)
     assert transfers == [torch.Size([4 + 3 * 25 * 25])] * 3
+
+
+def test_rpn_device_step_brings_back_the_choice_not_the_maps(clips, monkeypatch):
+    """siamrpn on the device step: one transfer per frame of 7 + 1 + r² numbers (the choice,
+    p at it and the cell map), where the host step moves the (2k + 4k)·r² map values."""
+    frames, box = clips[0]
+    tracker = build_tracker('siamrpn', weights='default', step='device')
+    assert tracker.on_device
+    tracker.init(frames[0], box)
+    transfers = []
+    original = torch.Tensor.cpu
+    monkeypatch.setattr(torch.Tensor, 'cpu',
+                        lambda self, *a, **k: transfers.append(self.shape) or original(self))
+    for frame in frames[1:4]:
+        result = tracker.track(frame)
+    side = tracker.to_maps(tracker.network_maps(tracker.search_crops(frames[4])))[0].shape[-1]
+    assert transfers[:3] == [torch.Size([7 + 1 + side * side])] * 3
+    assert result.confidence.score == result.score > 0
 
 
 def test_the_step_option(clips):

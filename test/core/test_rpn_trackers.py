@@ -341,3 +341,23 @@ def test_siamrpn_starts_from_siamfc_weights_of_its_backbone():
                   PACKAGE_WEIGHTS_DIR / 'siamfc_alexnet.pt')
     with pytest.raises(WeightsError, match='start the training of siamrpn'):
         build_tracker('siamrpn', weights=siamfc)      # its head would be untrained
+
+
+def test_dastsiam_starts_from_siamfc_weights_of_its_trunk():
+    """dastsiam's MobileNetV2 configuration takes a siamfc file's trunk and neck the same way
+    (its own neck, ST, DA and head at their init); the ResNet-50 one does not fit, and no
+    dastsiam tracks with a siamfc file."""
+    entry = get_entry('dastsiam')
+    siamfc = PACKAGE_WEIGHTS_DIR / 'siamfc_mobilenetv2.pt'
+    net = build_tracker('dastsiam', trunk='mobilenetv2').net
+    fresh = build_tracker('dastsiam', trunk='mobilenetv2').net.state_dict()
+    load_into(entry, net, siamfc)
+    source, state = load_weights(siamfc)['state_dict'], net.state_dict()
+    backbone = [k for k in state if k.startswith('backbone.')]
+    assert backbone and all(torch.equal(state[k], source[k].to(state[k].dtype)) for k in backbone)
+    others = [k for k in state if not k.startswith('backbone.')]
+    assert others and all(torch.equal(state[k], fresh[k]) for k in others)
+    with pytest.raises(WeightsError, match='does not fit'):
+        load_into(entry, build_tracker('dastsiam').net, siamfc)
+    with pytest.raises(WeightsError, match='start the training of dastsiam'):
+        build_tracker('dastsiam', weights=siamfc)
