@@ -2,7 +2,8 @@
 # Every check that needs CUDA, in one run (for a lent GPU machine; no ROS needed):
 #   1. the `cuda`-marked tests (CUDA fp32 / eager / fp16 vs the CPU path, shipped weights);
 #   2. `siam-track bench` speed tables with the CUDA paths, both shipped weights: the device
-#      step (crop and decode on the GPU, the default there) and the host step (`:host`), and
+#      step (crop and decode on the GPU, the default there), the host step (`:host`) and the
+#      per-frame call replayed from CUDA graphs (`graphs/...`), and
 #      every other tracker's shipped weights on the device step;
 #   3. several targets on the GPU: one batch against one at a time (benchmarks/multi_target.py);
 #   4. `siam-track bench --agreement` of CUDA fp32 and fp16 vs CPU fp32 on the dev sequences
@@ -29,16 +30,17 @@ ALEXNET=siam_tracker_ros/weights/siamfc_alexnet.pt
 FUSED=eager/fp32@cuda,fused/fp32@cuda,fused/fp16@cuda,fused/bf16@cuda
 HOST=fused/fp32:host@cuda,fused/fp16:host@cuda
 COMPILED=compiled/fp32@cuda,compiled/fp16@cuda
+GRAPHS=graphs/fp32@cuda,graphs/fp16@cuda
 section speed, shipped default weights
-timeout 200 "${TRACK[@]}" bench --threads 2 --paths "$FUSED,$HOST,$COMPILED" 2>&1 \
+timeout 200 "${TRACK[@]}" bench --threads 2 --paths "$FUSED,$HOST,$GRAPHS,$COMPILED" 2>&1 \
   | tee "$LOGS/bench_default.log" | grep -v Warning
 section speed, AlexNet weights
-timeout 120 "${TRACK[@]}" bench --threads 2 --weights "$ALEXNET" --paths "$FUSED,$HOST" 2>&1 \
+timeout 120 "${TRACK[@]}" bench --threads 2 --weights "$ALEXNET" --paths "$FUSED,$HOST,$GRAPHS" 2>&1 \
   | tee "$LOGS/bench_alexnet.log" | grep -v Warning
 for tracker in siamrpn dsiam siam_gam dyconv_fusion; do
   section "speed, $tracker shipped weights"
   timeout 60 "${TRACK[@]}" bench --tracker "$tracker" --threads 2 --frames 30 \
-    --paths fused/fp32@cuda,fused/fp16@cuda,fused/fp32:host@cuda 2>&1 \
+    --paths fused/fp32@cuda,fused/fp16@cuda,graphs/fp16@cuda,fused/fp32:host@cuda 2>&1 \
     | tee -a "$LOGS/bench_trackers.log" | grep -v Warning
 done
 

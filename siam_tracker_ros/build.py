@@ -24,7 +24,7 @@ def build_tracker(name: str, weights=None, device: str = 'cpu', config_path=None
         device: 'cpu', 'cuda', 'cuda:N' or 'auto'.
         config_path: a YAML file to read instead of the tracker's own.
         **options: precision ('fp32' | 'bf16' | 'fp16'), backend ('eager' | 'fused' |
-            'compiled' | 'onnx'), step ('auto' | 'host' | 'device', runtime.py), threads,
+            'compiled' | 'graphs' | 'onnx'), step ('auto' | 'host' | 'device', runtime.py), threads,
             seed (random init), or config field overrides; unknown names are errors.
     """
     entry = get_entry(name)
@@ -47,7 +47,7 @@ def build_tracker(name: str, weights=None, device: str = 'cpu', config_path=None
     tracker = entry.tracker_class(config, net.eval().to(path.device), path, input_format,
                                   str(weights_path) if weights_path else None)
     tracker.name = name
-    if path.backend == 'compiled':  # compile now, not on the first real frame
+    if path.backend in ('compiled', 'graphs'):  # compile or capture now, not on a real frame
         warm_up(tracker)
         tracker.state = None
         tracker.status.reset()

@@ -4,6 +4,7 @@ Execution paths (`backend`):
     eager     the module as built, fp32.
     fused     conv-BN folded, channels_last memory format.
     compiled  fused + torch.compile with weight freezing (falls back to fused if it fails).
+    graphs    fused, the per-frame call replayed from CUDA graphs (CUDA only; `cuda_graphs.py`).
     onnx      fused, exported per branch to ONNX and run by onnxruntime (fp32 only;
               `pip install 'siam_tracker_ros[onnx]'`, docs/export.md).
 Precision: fp32, bf16 (CPU autocast-free: weights and inputs in bf16) or fp16 (CUDA only).
@@ -31,7 +32,7 @@ from siam_tracker_ros.onnx_engines import ENGINES, OnnxNetwork, import_engine
 from siam_tracker_ros.ops.device_crop import upload
 
 LOG = logging.getLogger(__name__)
-BACKENDS = ('eager', 'fused', 'compiled', 'onnx')
+BACKENDS = ('eager', 'fused', 'compiled', 'graphs', 'onnx')
 PRECISIONS = ('fp32', 'bf16', 'fp16')
 STEPS = ('auto', 'host', 'device')
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16, 'fp16': torch.float16}
@@ -120,6 +121,9 @@ def check_options(device: torch.device, backend: str, precision: str,
         raise ValueError(f'unknown precision {precision!r}; use one of {", ".join(PRECISIONS)}')
     if precision == 'fp16' and device.type != 'cuda':
         raise ValueError('fp16 needs CUDA; use bf16 on the CPU')
+    if backend == 'graphs' and device.type != 'cuda':
+        raise ValueError('the graphs backend replays CUDA graphs and needs CUDA; use fused '
+                         'on the CPU')
     if backend in ENGINES:
         if precision != 'fp32':
             raise ValueError(f'the {backend} backend runs fp32 only, not {precision}')
@@ -180,8 +184,12 @@ class NetworkRunner:
             sample = self.inputs(calibration) if calibration is not None else None
             module, self.input_dtype = reduced_precision(copy.deepcopy(module), dtype, sample)
         self.net = module
-        self._respond = _compile(self._search_head) if backend == 'compiled' else \
-            self._search_head
+        self._respond = self._search_head
+        if backend == 'compiled':
+            self._respond = _compile(self._search_head)
+        elif backend == 'graphs':
+            from siam_tracker_ros.cuda_graphs import GraphedCall   # imports this module
+            self._respond = GraphedCall(self._search_head)
 
     def inputs(self, patches) -> torch.Tensor:
         """Patches (N×m×m×3 uint8 array, or N×3×m×m RGB 0–255 tensor from a device crop) as

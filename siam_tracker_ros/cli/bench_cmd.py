@@ -19,8 +19,8 @@ from siam_tracker_ros.frames import FrameSource, first_groundtruth_box
 from siam_tracker_ros.runtime import ExecutionPath, resolve_device
 
 CPU_PATHS = ('eager/fp32', 'fused/fp32', 'compiled/fp32', 'fused/bf16', 'compiled/bf16')
-CUDA_PATHS = ('eager/fp32', 'fused/fp32', 'compiled/fp32', 'fused/fp16', 'compiled/fp16',
-              'fused/bf16')
+CUDA_PATHS = ('eager/fp32', 'fused/fp32', 'compiled/fp32', 'graphs/fp32', 'fused/fp16',
+              'compiled/fp16', 'graphs/fp16', 'fused/bf16')
 PARTS = ('crop', 'network', 'decode', 'update', 'after_step')
 DEFAULT_SEQUENCE = Path(__file__).resolve().parents[2].parent / 'shared/data/sot/otb_DragonBaby'
 

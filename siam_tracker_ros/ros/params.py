@@ -27,8 +27,8 @@ PARAMETERS = {
     'device': ('auto', 'auto, cpu, cuda or cuda:N (the device actually used is logged)'),
     'threads': (1, 'torch CPU threads used for inference'),
     'precision': ('fp32', 'fp32, bf16 or fp16 (fp16: CUDA only)'),
-    'backend': ('fused', 'eager, fused (conv-BN folded), compiled (torch.compile) or onnx '
-                         '(onnxruntime, fp32)'),
+    'backend': ('fused', 'eager, fused (conv-BN folded), compiled (torch.compile), graphs '
+                         '(CUDA graphs, CUDA only) or onnx (onnxruntime, fp32)'),
     'step': ('auto', 'auto (device on CUDA, host on the CPU), host (crop and decode on the CPU) '
                      'or device (crop, network and decode on the device, one transfer per '
                      'frame)'),

@@ -255,3 +255,5 @@ def test_bad_runtime_options():
     with pytest.raises(ValueError, match='fp16 needs CUDA'):
         build_tracker('siamfc', precision='fp16').init(np.zeros((64, 64, 3), np.uint8),
                                                        (10, 10, 20, 20))
+    with pytest.raises(ValueError, match='graphs backend replays CUDA graphs and needs CUDA'):
+        build_tracker('siamfc', backend='graphs', device='cpu')

@@ -13,6 +13,7 @@ from siam_tracker_ros import build_tracker
 from siam_tracker_ros.cli.bench_cmd import compare_paths
 from siam_tracker_ros.frames import FrameSource, first_groundtruth_box
 from siam_tracker_ros.models.weights import PACKAGE_WEIGHTS_DIR
+from siam_tracker_ros.runtime import exact_fp32
 
 pytestmark = pytest.mark.cuda
 
@@ -100,6 +101,37 @@ def test_cuda_device_step_syncs_with_the_host_once_per_frame(name, clips):
             torch.cuda.set_sync_debug_mode('default')
     syncs = [w for w in caught if 'synchroniz' in str(w.message)]
     assert len(syncs) == 6, [str(w.message) for w in syncs]
+
+
+@pytest.mark.parametrize('name', ['siamfc', 'siamrpn', 'siam_gam'])
+def test_cuda_graphs_replay_the_fused_call(name, clips):
+    """The `graphs` backend (the frame call replayed from a CUDA graph) gives the fused
+    path's maps on the same crops, bit for bit or nearly, frame after frame (the graph's
+    inputs are refilled, its outputs cloned), and the tracker follows the fused one."""
+    _, frames, box = clips[0]
+    fused = build_tracker(name, device='cuda', weights='default', backend='fused')
+    graphs = build_tracker(name, device='cuda', weights='default', backend='graphs')
+    for tracker in (fused, graphs):
+        tracker.init(frames[0], box)
+    kept = []
+    for frame in frames[1:8]:
+        crops = fused.search_crops(frame)
+        with exact_fp32(fused.device):          # as in track: IEEE fp32, the capture's setting
+            pairs = zip(*(map_list(t.network_maps(crops)) for t in (graphs, fused)))
+            for ours, theirs in pairs:
+                assert torch.allclose(ours, theirs, atol=1e-4, rtol=1e-4)
+            kept.append(map_list(graphs.network_maps(crops)))
+        fused.track(frame)
+        graphs.track(frame)
+        assert np.abs(np.subtract(graphs.current_box(frame.shape),
+                                  fused.current_box(frame.shape))).max() <= 0.5
+    assert not all(torch.equal(a[0], b[0]) for a, b in zip(kept, kept[1:])), \
+        'the outputs kept from earlier frames were overwritten by later replays'
+    assert len(graphs.runner()._respond.graphs) == 1
+
+
+def map_list(outputs) -> list:
+    return [outputs] if torch.is_tensor(outputs) else list(outputs)
 
 
 def test_tf32_setting_is_restored(clips):
