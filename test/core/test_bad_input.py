@@ -77,8 +77,8 @@ TRACKERS = ('siamfc', 'dsiam', 'siam_gam', 'dyconv_fusion', 'siamrpn', 'dastsiam
 
 
 def shipped(name):
-    """`name` with its shipped weights (dastsiam has none: seeded random)."""
-    return build_tracker(name, weights=None if name == 'dastsiam' else 'default')
+    """`name` with its shipped weights."""
+    return build_tracker(name, weights='default')
 
 
 @pytest.fixture(scope='module')

@@ -1,6 +1,6 @@
-"""Seed trackers with shipped weights in the real node: `tracker:=dyconv_fusion` and
-`tracker:=siam_gam` load their default weights (weights/DEFAULTS) and follow a real target
-over DDS."""
+"""Seed trackers with shipped weights in the real node: `tracker:=dyconv_fusion`,
+`tracker:=siam_gam` and `tracker:=dastsiam` load their default weights (weights/DEFAULTS) and
+follow a real target over DDS."""
 import numpy as np
 import pytest
 
@@ -13,7 +13,8 @@ FRAMES = 16
 
 
 DEFAULT_FILES = {'dyconv_fusion': 'dyconv_fusion_mobilenetv2.pt',
-                 'siam_gam': 'siam_gam_mobilenetv2.pt'}
+                 'siam_gam': 'siam_gam_mobilenetv2.pt',
+                 'dastsiam': 'dastsiam_mobilenetv2.pt'}
 
 
 @pytest.fixture(scope='module', params=sorted(DEFAULT_FILES))

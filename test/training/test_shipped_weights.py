@@ -8,7 +8,7 @@ from siam_tracker_ros.evaluation.metrics import rect_iou
 from siam_tracker_ros.evaluation.runner import load_frame
 from siam_tracker_ros.models.weights import PACKAGE_WEIGHTS_DIR, load_weights
 
-MAX_TOTAL_BYTES = 40 * 1024 * 1024
+MAX_TOTAL_BYTES = 50 * 1024 * 1024   # all files; dastsiam's alone is 29 MB (issue 12: 60 MB)
 
 
 def shipped():
