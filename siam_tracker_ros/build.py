@@ -1,4 +1,5 @@
 """`build_tracker`: the one way to construct a tracker, from its registry entry."""
+import dataclasses
 import os
 
 import torch
@@ -40,7 +41,9 @@ def build_tracker(name: str, weights=None, device: str = 'cpu', config_path=None
     weights_path = _weights_file(weights, entry)
     payload = _read_weights(weights_path, entry)
     torch.manual_seed(runtime.get('seed', 0))
-    net = entry.build_net(config, payload.get('backbone') or None if payload else None)
+    backbone = payload.get('backbone') or None if payload else None
+    config = with_backbone(config, backbone)
+    net = entry.build_net(config, backbone)
     if payload:
         apply_state(net, loadable_state(entry, net, payload), weights_path)
     input_format = InputFormat.from_dict(payload['input']) if payload else InputFormat()
@@ -52,6 +55,20 @@ def build_tracker(name: str, weights=None, device: str = 'cpu', config_path=None
         tracker.state = None
         tracker.status.reset()
     return tracker
+
+
+BACKBONE_FIELDS = ('backbone', 'trunk')
+
+
+def with_backbone(config, backbone):
+    """`config` naming `backbone` (the weights file's own, which the network is built on) in
+    its backbone or trunk field, so that the tracker reports what runs; unchanged when the
+    file names none or the config has no such field."""
+    names = {field.name for field in dataclasses.fields(config)}
+    field = next((name for name in BACKBONE_FIELDS if name in names), None)
+    if backbone is None or field is None or getattr(config, field) == backbone:
+        return config
+    return dataclasses.replace(config, **{field: backbone})
 
 
 def _weights_file(weights, entry):

@@ -56,3 +56,17 @@ def test_float_weights_are_stored_as_fp16(tmp_path):
                                         'alexnet'))
     dtypes = {v.dtype for v in payload['state_dict'].values() if v.is_floating_point()}
     assert dtypes == {torch.float16}
+
+
+def test_config_names_the_backbone_the_weights_file_runs(tmp_path):
+    """The weights file's backbone overrides the config's; the tracker's config says so."""
+    assert build_tracker('siamrpn').config.backbone == 'alexnet'   # config/siamrpn.yaml
+    source = build_tracker('siamrpn', backbone='mobilenetv2', seed=3)
+    path = save_weights(tmp_path / 'rpn.pt', source.net.state_dict(), 'siamrpn', 'mobilenetv2',
+                        half=False)
+    loaded = build_tracker('siamrpn', weights=path)
+    assert loaded.config.backbone == 'mobilenetv2'
+    assert dataclasses.replace(loaded.config, backbone='alexnet') == build_tracker('siamrpn').config
+    dast = build_tracker('dastsiam', weights='default')
+    assert (dast.config.trunk, load_weights(dast.weights_path)['backbone']) == \
+        ('mobilenetv2', 'mobilenetv2')
