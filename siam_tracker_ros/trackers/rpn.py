@@ -59,6 +59,7 @@ class RPNConfig(SiameseConfig):
     penalty_k, window_influence, lr: the §1.5 step 3–5 penalty, window and size rate.
     max_size_delta: |dw|, |dh| are clamped to this before exp (an untrained head's huge
         outputs must still give finite boxes; e^4 ≈ 55× the anchor).
+    hold_score: below this score the target keeps its place and size (0: always move).
     """
 
     anchor_ratios: tuple
@@ -67,6 +68,7 @@ class RPNConfig(SiameseConfig):
     window_influence: float
     lr: float
     max_size_delta: float
+    hold_score: float
 
     def __post_init__(self):
         super().__post_init__()
@@ -81,7 +83,9 @@ class RPNConfig(SiameseConfig):
                    f'window_influence must be in [0, 1], got {self.window_influence}'),
                   (0.0 <= self.lr <= 1.0, f'lr must be in [0, 1], got {self.lr}'),
                   (self.max_size_delta > 0,
-                   f'max_size_delta must be > 0, got {self.max_size_delta}')]
+                   f'max_size_delta must be > 0, got {self.max_size_delta}'),
+                  (0.0 <= self.hold_score < 1.0,
+                   f'hold_score must be in [0, 1), got {self.hold_score}')]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
@@ -223,7 +227,10 @@ class RPNTracker(SiameseTracker):
         return cell_map(self.probabilities(maps)[0], self.config.num_anchors)
 
     def update(self, decoded: RpnDecoded, image_shape) -> float:
-        """Move the centre, take the blended size, clip (§1.5 steps 5–6); score = p[best]."""
+        """Move the centre, take the blended size, clip (§1.5 steps 5–6); score = p[best].
+        Below `hold_score` the target keeps its place and size (occluded or out of view)."""
+        if decoded.score < self.config.hold_score:
+            return decoded.score
         st = self.state
         center = st.center + np.asarray(decoded.displacement)
         center, size = clip_target(center, decoded.size, image_shape[1], image_shape[0])

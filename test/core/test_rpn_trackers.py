@@ -72,6 +72,8 @@ def test_bad_config_values_raise_clear_errors():
         build_tracker('dastsiam', trunk='resnet18')
     with pytest.raises(ConfigError, match='window_influence'):
         build_tracker('siamrpn', window_influence=1.5)
+    with pytest.raises(ConfigError, match='hold_score'):
+        build_tracker('dastsiam', hold_score=1.0)
 
 
 def test_dastsiam_runs_at_bf16_next_to_fp32():  # the calibration measures two-input blocks
@@ -117,6 +119,23 @@ def test_one_hot_logit_moves_the_tracker_by_its_cell(anchor, row, col):  # C6 in
     rate = p * tracker.config.lr
     anchor_size = tracker.sizes[anchor] / scale_z
     np.testing.assert_allclose(tracker.state.size, (1 - rate) * size + rate * anchor_size)
+
+
+@pytest.mark.parametrize('hold_score, moves', [(0.99999, False), (0.9999, True)])
+def test_below_hold_score_the_target_keeps_place_and_size(hold_score, moves):
+    """p = softmax(10, 0) = 0.99995: held below a hold_score above it, moved below it."""
+    frames, box = crossing(2)
+    tracker = build_tracker('siamrpn', window_influence=0.0, penalty_k=0.0, backend='eager',
+                            hold_score=hold_score)
+    tracker.net.rpn = OneHotUpChannel(2, 5, 11)
+    tracker.init(frames[0], box)
+    center, size = tracker.state.center.copy(), tracker.state.size.copy()
+    result = tracker.track(frames[1])
+    assert result.score == pytest.approx(1 / (1 + math.exp(-10)))
+    moved = np.abs(tracker.state.center - center).max() > 1
+    assert moved == moves and (np.array_equal(tracker.state.size, size) != moves)
+    if not moves:
+        np.testing.assert_allclose(result.box, box)
 
 
 class ConstantDastHead(torch.nn.Module):
