@@ -42,7 +42,11 @@ def build_tracker(name: str, weights=None, device: str = 'cpu', config_path=None
     payload = _read_weights(weights_path, entry)
     torch.manual_seed(runtime.get('seed', 0))
     backbone = payload.get('backbone') or None if payload else None
-    config = with_backbone(config, backbone)
+    try:
+        config = with_backbone(config, backbone)
+    except ValueError as error:
+        raise WeightsError(f'{weights_path} is built on {backbone!r}, which {name} cannot run: '
+                           f'{error}') from None
     net = entry.build_net(config, backbone)
     if payload:
         apply_state(net, loadable_state(entry, net, payload), weights_path)

@@ -168,7 +168,8 @@ def test_every_ablation_takes_the_warm_start(sot_dir, switch):
 
 
 def test_siamfc_weights_on_another_backbone_are_refused():
-    with pytest.raises(ValueError, match="unknown dyconv_fusion trunk 'alexnet'"):
+    with pytest.raises(WeightsError, match="siamfc_alexnet.pt is built on 'alexnet', which "
+                       "dyconv_fusion cannot run: unknown trunk 'alexnet'"):
         build_tracker(NAME, weights=REPO / 'siam_tracker_ros/weights/siamfc_alexnet.pt')
 
 
