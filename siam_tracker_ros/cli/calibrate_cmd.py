@@ -25,6 +25,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument('--weights', default='default', metavar='FILE[,FILE...]',
                         help="weights files ('default' = the shipped ones); the setting is "
                              'chosen for all of them at once')
+    parser.add_argument('--report-weights', default='', metavar='FILE[,FILE...]',
+                        help='more weights files, reported with the setting chosen for '
+                             '--weights but not chosen on')
     parser.add_argument('--select', required=True, metavar='PATH',
                         help='dataset the setting is chosen on (e.g. ../shared/data/sot_val)')
     parser.add_argument('--check', default='', metavar='PATH[,PATH...]',
@@ -48,7 +51,10 @@ def _split(value) -> tuple:
 def command_line(args) -> str:
     """The command that regenerates the table."""
     words = ['siam-track', 'calibrate-lost', '--tracker', args.tracker, '--weights',
-             args.weights, '--select', args.select]
+             args.weights]
+    if args.report_weights:
+        words += ['--report-weights', args.report_weights]
+    words += ['--select', args.select]
     for flag in ('check', 'max_sequences', 'doc'):
         if getattr(args, flag):
             words += [f'--{flag.replace("_", "-")}', str(getattr(args, flag))]
@@ -60,7 +66,8 @@ def command_line(args) -> str:
 def run(args) -> int:
     torch.set_num_threads(1)
     job = CalibrationJob(args.tracker, _split(args.weights), args.select, _split(args.check),
-                         args.cache, args.max_sequences, args.device)
+                         args.cache, args.max_sequences, args.device,
+                         _split(args.report_weights))
     names = (LOST_BLOCK, REDETECT_BLOCK) if args.redetect else (LOST_BLOCK,)
     try:
         check_inputs(job, args.doc, names)
@@ -82,7 +89,7 @@ def check_inputs(job, doc, block_names) -> None:
     block to be replaced."""
     if not job.weights:
         raise ValueError('no weights given')
-    for weights in job.weights:
+    for weights in job.weights + job.report_weights:
         build_tracker(job.tracker, weights=weights_for(weights, job.tracker), device=job.device)
     for path in (job.select,) + job.check:
         load_dataset(path)

@@ -2,8 +2,8 @@
 
 The records of every (weights, dataset) pair are cached (`lost_records.cached_record`), the
 setting is chosen on the selection dataset over all weights files at once (one config file
-serves them all), and every dataset is reported with the chosen setting, the shipped config
-and the earlier score-only rule.
+serves them all; files given as `report_weights` are only reported), and every dataset is
+reported with the chosen setting, the shipped config and the earlier score-only rule.
 """
 import dataclasses
 import platform
@@ -38,6 +38,7 @@ class CalibrationJob:
     cache_dir: str = 'runs/lost_calibration'
     max_sequences: int = None
     device: str = 'cpu'
+    report_weights: tuple = ()     # reported with the chosen setting, not chosen on
 
 
 def dataset_records(job, weights, dataset_dir, names=None, **overrides) -> list:
@@ -64,10 +65,12 @@ def weights_label(weights, tracker) -> str:
 
 
 def calibrate(job, command: str):
-    """Choose the setting on `job.select`; returns (chosen config, markdown table, records:
+    """Choose the setting on `job.select` for `job.weights` (and report it for
+    `job.report_weights` too); returns (chosen config, markdown table, records:
     {(weights, dataset): {sequence: record}})."""
     datasets = (job.select,) + tuple(job.check)
-    named = {(w, d): dataset_records(job, w, d) for w in job.weights for d in datasets}
+    named = {(w, d): dataset_records(job, w, d)
+             for w in job.weights + tuple(job.report_weights) for d in datasets}
     records = {key: list(value.values()) for key, value in named.items()}
     shipped = build_tracker(job.tracker).config
     chosen, _ = choose_setting([records[w, job.select] for w in job.weights], shipped)
@@ -103,8 +106,10 @@ def cpu_name() -> str:
 def table(job, chosen, rows, separations, command) -> str:
     """The markdown block written into docs/ros.md: the status rules as failure detectors,
     then each feature alone (`separations`: (weights, data, [area under ROC per FEATURE]))."""
+    chosen_for = ', '.join(weights_label(w, job.tracker) for w in job.weights)
     lines = [f'Tracker `{job.tracker}`; a frame is truly lost when IoU < {TRUE_LOST_IOU}. '
-             f'Chosen on `{Path(job.select).name}`: `{setting_text(chosen)}`.', '',
+             f'Chosen on `{Path(job.select).name}` for {chosen_for}: '
+             f'`{setting_text(chosen)}`.', '',
              '| weights | data | rule | precision | recall | episodes caught | '
              'median delay (frames) | frames | truly lost | LOST |', '|' + '---|' * 10]
     for weights, data, label, s in rows:

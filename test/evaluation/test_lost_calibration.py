@@ -117,3 +117,22 @@ def test_retrained_weights_of_the_same_name_and_size_get_their_own_records(tmp_p
     assert files[0].stat().st_size == files[1].stat().st_size
     prints = {run_fingerprint(build_tracker('siamfc', weights=f)) for f in files}
     assert len(prints) == 2
+
+
+def test_report_weights_are_reported_with_the_setting_chosen_for_the_others(sot_dir, tmp_path,
+                                                                            capsys):
+    """`--report-weights`: the second file gets rows, the setting is the first file's own."""
+    data = subset(sot_dir, tmp_path / 'subset')
+    alexnet = str(PACKAGE_WEIGHTS_DIR / 'siamfc_alexnet.pt')
+    common = ['calibrate-lost', '--tracker', 'siamfc', '--select', str(data), '--max-sequences',
+              '1', '--cache', str(tmp_path / 'cache')]
+    assert main(common + ['--weights', 'default']) == 0
+    alone = capsys.readouterr().out
+    assert main(common + ['--weights', 'default', '--report-weights', alexnet]) == 0
+    both = capsys.readouterr().out
+    chosen_line = next(line for line in alone.splitlines() if 'Chosen on' in line)
+    assert 'for siamfc_mobilenetv2:' in chosen_line
+    assert chosen_line in both.splitlines()
+    assert '| siamfc_alexnet | subset | chosen |' in both
+    assert '| siamfc_alexnet | subset |' not in alone
+    assert f'--report-weights {alexnet}' in both
