@@ -49,13 +49,23 @@ def _table(markdown):
     return summary, seqs
 
 
+# OpenCV's CSRT takes other SIMD paths on other CPUs: the recorded run (docs/devset.md) gives
+# vot15_bag 0.385, an AMD EPYC 0.407 (mean 0.506 against 0.502). Run to run on one machine it
+# is exact (the next test); against the recorded run it holds within these.
+SUMMARY_TOLERANCE, SEQUENCE_TOLERANCE = 0.01, 0.03
+
+
 def test_csrt_table_matches_the_recorded_run(csrt_run, repo_root):
     _, markdown = csrt_run
     summary, seqs = _table(markdown)
     recorded_summary, recorded_seqs = _recorded_csrt(repo_root)
     for key in ('AUC', 'P@20', 'norm-P@0.2', 'SR@0.5'):
-        assert summary[key] == recorded_summary[key], key
-    assert seqs == recorded_seqs
+        assert float(summary[key]) == pytest.approx(float(recorded_summary[key]),
+                                                    abs=SUMMARY_TOLERANCE), key
+    assert seqs.keys() == recorded_seqs.keys()
+    for name, value in seqs.items():
+        assert float(value) == pytest.approx(float(recorded_seqs[name]),
+                                             abs=SEQUENCE_TOLERANCE), name
     assert 0.45 < float(summary['AUC']) < 0.55
 
 
