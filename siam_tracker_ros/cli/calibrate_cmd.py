@@ -51,11 +51,8 @@ def _split(value) -> tuple:
 def command_line(args) -> str:
     """The command that regenerates the table."""
     words = ['siam-track', 'calibrate-lost', '--tracker', args.tracker, '--weights',
-             args.weights]
-    if args.report_weights:
-        words += ['--report-weights', args.report_weights]
-    words += ['--select', args.select]
-    for flag in ('check', 'max_sequences', 'doc'):
+             args.weights, '--select', args.select]
+    for flag in ('report_weights', 'check', 'max_sequences', 'doc'):
         if getattr(args, flag):
             words += [f'--{flag.replace("_", "-")}', str(getattr(args, flag))]
     if args.redetect:
@@ -89,7 +86,7 @@ def check_inputs(job, doc, block_names) -> None:
     block to be replaced."""
     if not job.weights:
         raise ValueError('no weights given')
-    for weights in job.weights + job.report_weights:
+    for weights in job.all_weights:
         build_tracker(job.tracker, weights=weights_for(weights, job.tracker), device=job.device)
     for path in (job.select,) + job.check:
         load_dataset(path)

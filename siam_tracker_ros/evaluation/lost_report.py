@@ -40,6 +40,11 @@ class CalibrationJob:
     device: str = 'cpu'
     report_weights: tuple = ()     # reported with the chosen setting, not chosen on
 
+    @property
+    def all_weights(self) -> tuple:
+        """The files chosen on, then those only reported."""
+        return tuple(self.weights) + tuple(self.report_weights)
+
 
 def dataset_records(job, weights, dataset_dir, names=None, **overrides) -> list:
     """One record per sequence of `dataset_dir` (those in `names` when given) for `weights`,
@@ -70,7 +75,7 @@ def calibrate(job, command: str):
     {(weights, dataset): {sequence: record}})."""
     datasets = (job.select,) + tuple(job.check)
     named = {(w, d): dataset_records(job, w, d)
-             for w in job.weights + tuple(job.report_weights) for d in datasets}
+             for w in job.all_weights for d in datasets}
     records = {key: list(value.values()) for key, value in named.items()}
     shipped = build_tracker(job.tracker).config
     chosen, _ = choose_setting([records[w, job.select] for w in job.weights], shipped)
