@@ -22,7 +22,7 @@ setup(
                       'pyyaml>=5.4', 'tqdm>=4.60', 'matplotlib>=3.5'],
     # onnx: `siam-track export` and the onnx backend (docs/export.md); ~37 MB of wheels
     # bag: `siam-track run --input BAG` (pure-Python rosbag2 / ROS 1 reader)
-    extras_require={'test': ['pytest>=7', 'rosbags>=0.10', 'h5py>=3'], 'bag': ['rosbags>=0.10'],
+    extras_require={'test': ['pytest>=7', 'pytest-xdist>=3', 'rosbags>=0.10', 'h5py>=3'], 'bag': ['rosbags>=0.10'],
                     'onnx': ['onnx>=1.14', 'onnxruntime>=1.16']},
     entry_points={'console_scripts': [
         'siam-track = siam_tracker_ros.cli.main:main',

@@ -10,6 +10,8 @@ from siam_tracker_ros.cli.main import main
 from siam_tracker_ros.evaluation.metrics import rect_iou
 from siam_tracker_ros.training.validate import load_sequences
 
+FIRST_FRAMES = 40
+
 
 def read_boxes(path):
     """The boxes of a `siam-track run --out` file (lines x,y,w,h,score,state), checking the
@@ -32,15 +34,17 @@ def test_list_shows_siamfc_with_weight_status(capsys):
 
 
 def test_run_every_dev_sequence_end_to_end(sot_dir, sot_sequences, tmp_path):
-    """Boxes for every frame, inside the image, and on the target: mean IoU with the ground
-    truth at least 0.3 on every dev sequence (the shipped weights give 0.43–0.80; the init
-    box held still gives 0.01–0.25)."""
+    """The first FIRST_FRAMES frames of every dev sequence: a box for each, inside the image,
+    and on the target: mean IoU with the ground truth at least 0.5 on every sequence (the
+    shipped weights give 0.64–0.84; the init box held still gives 0.05–0.32). Whole sequences
+    are evaluation's part (test/evaluation); this is the `run` command's path."""
     truth = {name: boxes for name, _, boxes in load_sequences(sot_dir)}
     for sequence in sot_sequences:
         out = tmp_path / f'{sequence.name}.txt'
-        assert main(['run', '--input', str(sequence), '--out', str(out), '--threads', '2']) == 0
+        assert main(['run', '--input', str(sequence), '--out', str(out), '--threads', '1',
+                     '--max-frames', str(FIRST_FRAMES)]) == 0
         boxes = read_boxes(out)
-        frames = len(list((sequence / 'img').iterdir()))
+        frames = min(len(list((sequence / 'img').iterdir())), FIRST_FRAMES)
         height, width = image_size(sequence)
         assert boxes.shape == (frames, 4), sequence.name
         assert np.isfinite(boxes).all() and (boxes[:, 2:] > 0).all()
@@ -48,8 +52,8 @@ def test_run_every_dev_sequence_end_to_end(sot_dir, sot_sequences, tmp_path):
         assert (tracked[:, :2] >= 0).all()
         assert (tracked[:, 0] + tracked[:, 2] <= width + 1e-3).all()
         assert (tracked[:, 1] + tracked[:, 3] <= height + 1e-3).all()
-        overlap = rect_iou(tracked, truth[sequence.name][1:])
-        assert np.nanmean(overlap) >= 0.3, (sequence.name, np.nanmean(overlap))
+        overlap = rect_iou(tracked, truth[sequence.name][1:frames])
+        assert np.nanmean(overlap) >= 0.5, (sequence.name, np.nanmean(overlap))
 
 
 def test_run_video_with_init_and_annotated_output(sot_dir, tmp_path):

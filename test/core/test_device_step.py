@@ -21,7 +21,7 @@ from siam_tracker_ros.trackers.siamfc_decoder import upsample
 from siam_tracker_ros.trackers.siamfc_device_decoder import upsample_maps
 
 SEQUENCES = ('otb_DragonBaby', 'vot15_ball1', 'dtb70_Surfing06')
-FRAMES = 21
+FRAMES = 11
 DEVICE_STEP = {'backend': 'fused', 'precision': 'fp32', 'device': 'cpu', 'step': 'device'}
 
 
