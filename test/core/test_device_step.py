@@ -65,7 +65,7 @@ def test_device_decision_equals_the_numpy_decision_on_real_maps(clips, repo_root
             tracker.track(frame)
 
 
-@pytest.mark.parametrize('name, weights', [('siamrpn', 'default'), ('dastsiam', None)])
+@pytest.mark.parametrize('name, weights', [('siamrpn', 'default'), ('dastsiam', 'default')])
 def test_rpn_device_choice_equals_the_numpy_choice_on_real_maps(clips, name, weights):
     """Same maps in: the same anchor, step, size, score and cell map (dastsiam: also its
     gate), from float64 on both sides; the transfer is 7 + m + r² numbers, not the maps."""
