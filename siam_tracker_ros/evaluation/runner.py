@@ -1,7 +1,9 @@
 """Run a tracker over sequences (one-pass or VOT reset protocol), in parallel and resumably."""
+import contextlib
 import functools
 import multiprocessing
 import signal
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -149,9 +151,8 @@ def run_sequence(spec: RunSpec, sequence) -> bool:
 
 
 def _worker_init():
-    """One OpenCV / torch thread per worker; Ctrl-C is the parent's to handle (it terminates
-    the pool); no repeat of build warnings (e.g. no CUDA) the parent already showed."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """One OpenCV / torch thread per worker; no repeat of build warnings (e.g. no CUDA) the
+    parent already showed."""
     warnings.simplefilter('ignore', UserWarning)
     cv2.setNumThreads(1)
     try:
@@ -159,6 +160,28 @@ def _worker_init():
         torch.set_num_threads(1)
     except ImportError:
         pass
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """Ignore SIGINT while the pool's workers are spawned, so they start with it ignored.
+
+    Ctrl-C reaches the whole process group and is the parent's to handle (it terminates the
+    pool). A worker that set SIG_IGN itself, in the pool's initializer, would still take a
+    Ctrl-C during its seconds of importing torch and print a KeyboardInterrupt traceback; an
+    ignored signal stays ignored across exec and Python keeps it so. (A signal mask cannot do
+    this: starting multiprocessing's resource tracker unblocks SIGINT.) A Ctrl-C within the
+    few milliseconds of spawning is lost. Off the main thread (no signal handling there) it
+    does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _run_counted(spec, sequence) -> int:
@@ -185,8 +208,9 @@ def run_dataset(spec: RunSpec, sequences, workers=2, progress=True) -> int:
                 run_sequence(spec, sequence)
                 bar.update(len(sequence))
             return len(todo)
-        pool = multiprocessing.get_context('spawn').Pool(min(workers, len(todo)),
-                                                         initializer=_worker_init)
+        with _sigint_ignored():
+            pool = multiprocessing.get_context('spawn').Pool(min(workers, len(todo)),
+                                                             initializer=_worker_init)
         try:
             for frames in pool.imap_unordered(functools.partial(_run_counted, spec), todo):
                 bar.update(frames)

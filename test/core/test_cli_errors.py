@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -99,6 +100,35 @@ def test_eval_ctrl_c_stops_every_worker_at_once(sot_dir, tmp_path):
     assert 'interrupted' in stderr.read_text() and 'Traceback' not in stderr.read_text()
     # at most the two sequences in flight could still finish; no pending one started
     assert len(results_of(out, dataset)) <= done + 2
+
+
+def importing_workers(parent):
+    """Pids of `parent`'s spawned pool workers that have begun loading torch (a worker is past
+    its start-up once it tracks; before, it is importing the package)."""
+    pids = []
+    for stat in Path('/proc').glob('[0-9]*/stat'):
+        try:
+            ppid = int(stat.read_text().rsplit(')', 1)[1].split()[1])
+            if ppid == parent and 'libtorch' in (stat.parent / 'maps').read_text():
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue   # the process ended while we looked
+    return pids
+
+
+def test_eval_ctrl_c_while_workers_start_is_quiet(sot_dir, tmp_path):
+    """Ctrl-C reaches the whole process group, workers included, also while they still import
+    torch (before the pool's initializer runs): they must not print a KeyboardInterrupt."""
+    dataset = make_dataset(sot_dir, tmp_path / 'data', count=4, frames=8)
+    out = tmp_path / 'out'
+    process, stderr = start_cli(['eval', '--dataset', str(dataset), '--tracker', 'siamfc',
+                                 '--out', str(out), '--workers', '2', '--no-progress'],
+                                tmp_path)
+    wait_for(lambda: importing_workers(process.pid) and not results_of(out, dataset), process)
+    assert interrupt(process) == 130
+    assert 'interrupted' in stderr.read_text() and 'Traceback' not in stderr.read_text(), \
+        stderr.read_text()
+    assert not results_of(out, dataset)
 
 
 def test_eval_with_workers_stops_at_the_first_error(sot_dir, tmp_path, capsys):
