@@ -1,5 +1,6 @@
 """Shared fixtures: the repository root, the real dev sequences in ../shared/data/sot, and a
 way to hide a target in a real frame."""
+import os
 import signal
 from pathlib import Path
 
@@ -25,6 +26,19 @@ def sot_sequences(sot_dir):
     names = (sot_dir / 'list.txt').read_text().split()
     assert names, 'list.txt is empty'
     return [sot_dir / name for name in names]
+
+
+@pytest.fixture(autouse=True)
+def one_thread_per_xdist_worker():
+    """Under pytest-xdist (one worker per CPU) every test computes on one torch and one OpenCV
+    thread: their default, a thread per CPU in every worker, oversubscribes the CPUs (a
+    tracker test ran 8x slower beside another worker than alone). Tests that set threads
+    themselves still can."""
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        import cv2
+        import torch
+        torch.set_num_threads(1)
+        cv2.setNumThreads(1)
 
 
 def replace_square(frame, center, side):

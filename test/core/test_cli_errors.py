@@ -14,18 +14,10 @@ import torch
 from siam_tracker_ros.cli.main import build_parser, main
 from siam_tracker_ros.models.weights import default_weights
 
+from tiny_data import copy_clip
+
 CLIPS = ('otb_Crossing', 'otb_Bird2')
 SIGINT_GUARD_S = 300   # only a guard against a hung child, never a pass/fail threshold
-
-
-def copy_clip(sot_dir, name, dest, frames):
-    """The first `frames` frames of a dev sequence and their ground truth, as `dest`."""
-    (dest / 'img').mkdir(parents=True)
-    for image in sorted((sot_dir / name / 'img').iterdir())[:frames]:
-        shutil.copyfile(image, dest / 'img' / image.name)
-    lines = (sot_dir / name / 'groundtruth_rect.txt').read_text().splitlines()[:frames]
-    (dest / 'groundtruth_rect.txt').write_text('\n'.join(lines) + '\n')
-    return dest
 
 
 def corrupt_frame(clip, number):

@@ -5,6 +5,8 @@ import pytest
 
 from siam_tracker_ros.cli import eval_cmd
 
+from tiny_data import copy_clip
+
 
 def _run(*argv):
     parser = argparse.ArgumentParser(prog='siam-track')
@@ -86,8 +88,9 @@ def test_eval_got10k_layout_uses_its_protocol_and_absence_labels(tmp_path, capsy
 
 
 def test_resuming_with_other_weights_is_refused(sot_dir, tmp_path, capsys):
-    args = ('--dataset', str(sot_dir / 'vot15_ball1'), '--tracker', 'siamfc', '--out',
-            str(tmp_path), '--workers', '1', '--no-progress')
+    clip = copy_clip(sot_dir, 'vot15_ball1', tmp_path / 'vot15_ball1', 12)
+    args = ('--dataset', str(clip), '--tracker', 'siamfc', '--out', str(tmp_path / 'out'),
+            '--workers', '1', '--no-progress')
     assert _run(*args, '--weights', 'none') == 0
     capsys.readouterr()
     assert _run(*args) == 2            # the shipped default weights, same --out

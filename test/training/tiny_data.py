@@ -1,6 +1,7 @@
 """Tiny media folders, datasets in their real layouts and training configs, written into a
 tmp_path; `siam_track` runs the command-line tool of this source tree."""
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,17 @@ def _frames(folder: Path, count: int, rng, boxes, ext='.jpg', digits=8, start=1)
         x, y, w, h = (int(v) for v in boxes[index])
         image[y:y + h, x:x + w] = (0, 0, 255)   # red in OpenCV's BGR order
         cv2.imwrite(str(folder / f'{index + start:0{digits}d}{ext}'), image)
+
+
+def copy_clip(sot_dir: Path, name: str, dest: Path, frames: int) -> Path:
+    """The first `frames` frames of a real dev sequence and their ground truth (OTB layout),
+    as `dest`."""
+    (dest / 'img').mkdir(parents=True)
+    for image in sorted((sot_dir / name / 'img').iterdir())[:frames]:
+        shutil.copyfile(image, dest / 'img' / image.name)
+    lines = (sot_dir / name / 'groundtruth_rect.txt').read_text().splitlines()[:frames]
+    (dest / 'groundtruth_rect.txt').write_text('\n'.join(lines) + '\n')
+    return dest
 
 
 def track_boxes(count: int) -> np.ndarray:
